@@ -1,0 +1,115 @@
+"""Beacon's configuration: one typed place, read when asked for, never at import time.
+
+Precedence (highest first): explicit overrides passed by code or the CLI, environment
+variables with the ``BEACON_`` prefix, a TOML file (``BEACON_CONFIG`` or ``./beacon.toml``),
+then the defaults below. Metric defaults come from ``shared/product/metrics.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ENV_PREFIX = "BEACON_"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+@dataclass(frozen=True)
+class MetricSettings:
+    """Definitions that decide what the numbers mean (passed to dbt as vars)."""
+
+    repeat_window_days: int = 7
+    short_abandon_seconds: int = 5
+    service_level_seconds: int = 20
+
+    def as_dbt_vars(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class BeaconConfig:
+    landing_dir: Path = Path("landing")
+    warehouse_path: Path = Path("warehouse/beacon.duckdb")
+    #: time zone used for timestamps without an offset, per feed (stored values are UTC)
+    feed_timezones: dict[str, str] = field(
+        default_factory=lambda: {"calls": "UTC", "tickets": "UTC", "crm": "UTC"}
+    )
+    metrics: MetricSettings = field(default_factory=MetricSettings)
+    #: DuckDB resources for ingest and dbt; None lets DuckDB decide
+    duckdb_threads: int | None = None
+    duckdb_memory_limit: str | None = None
+
+    def __post_init__(self) -> None:
+        for feed, tz in self.feed_timezones.items():
+            try:
+                ZoneInfo(tz)
+            except Exception as exc:  # ZoneInfoNotFoundError, ValueError
+                raise ValueError(f"feed_timezones.{feed}: unknown time zone {tz!r}") from exc
+        if self.metrics.repeat_window_days <= 0:
+            raise ValueError("metrics.repeat_window_days must be positive")
+
+    @classmethod
+    def load(cls, config_file: Path | str | None = None, **overrides: Any) -> BeaconConfig:
+        """Build the configuration from file, environment and explicit overrides."""
+        values: dict[str, Any] = {}
+        path = Path(config_file or os.environ.get(f"{ENV_PREFIX}CONFIG", "beacon.toml"))
+        if path.is_file():
+            with path.open("rb") as fh:
+                values.update(tomllib.load(fh))
+        elif config_file is not None:
+            raise FileNotFoundError(f"config file not found: {path}")
+        values.update(_from_env(os.environ))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls._from_mapping(values)
+
+    @classmethod
+    def _from_mapping(cls, values: dict[str, Any]) -> BeaconConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown configuration keys: {sorted(unknown)}")
+        kwargs = dict(values)
+        for key in ("landing_dir", "warehouse_path"):
+            if key in kwargs:
+                kwargs[key] = Path(kwargs[key]).expanduser()
+        if "feed_timezones" in kwargs:
+            kwargs["feed_timezones"] = {**cls().feed_timezones, **kwargs["feed_timezones"]}
+        metrics = kwargs.get("metrics")
+        if isinstance(metrics, dict):
+            kwargs["metrics"] = MetricSettings(**{**dataclasses.asdict(MetricSettings()), **metrics})
+        return cls(**kwargs)
+
+
+def _from_env(env: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+    """``BEACON_LANDING_DIR``, ``BEACON_WAREHOUSE_PATH``, ``BEACON_TZ_CALLS``,
+    ``BEACON_REPEAT_WINDOW_DAYS`` … (see README, Configuration)."""
+    values: dict[str, Any] = {}
+    if v := env.get(f"{ENV_PREFIX}LANDING_DIR"):
+        values["landing_dir"] = v
+    if v := env.get(f"{ENV_PREFIX}WAREHOUSE_PATH"):
+        values["warehouse_path"] = v
+    if v := env.get(f"{ENV_PREFIX}DUCKDB_THREADS"):
+        values["duckdb_threads"] = int(v)
+    if v := env.get(f"{ENV_PREFIX}DUCKDB_MEMORY_LIMIT"):
+        values["duckdb_memory_limit"] = v
+    tzs = {
+        feed: env[f"{ENV_PREFIX}TZ_{feed.upper()}"]
+        for feed in ("calls", "tickets", "crm")
+        if env.get(f"{ENV_PREFIX}TZ_{feed.upper()}")
+    }
+    if tzs:
+        values["feed_timezones"] = tzs
+    metrics = {
+        f.name: int(env[f"{ENV_PREFIX}{f.name.upper()}"])
+        for f in dataclasses.fields(MetricSettings)
+        if env.get(f"{ENV_PREFIX}{f.name.upper()}")
+    }
+    if metrics:
+        values["metrics"] = metrics
+    return values
