@@ -1,0 +1,37 @@
+"""The pipeline's steps as plain functions: what Airflow tasks and the CLI call.
+
+Each step opens the warehouse itself and closes it before returning, so steps can run in
+separate processes one after another (DuckDB allows one writer at a time).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from beacon.config import BeaconConfig
+
+log = logging.getLogger(__name__)
+
+
+class IngestFailed(RuntimeError):
+    """At least one landed file could not be loaded; the others were."""
+
+
+def ingest_feed(config: BeaconConfig, feed: str) -> dict[str, int]:
+    """Load a feed's new files; raise IngestFailed (after loading the rest) if any failed."""
+    from ingest import ingest_landing
+
+    report = ingest_landing(config, feeds=[feed])
+    totals = report.totals(feed)
+    if not report.ok:
+        failed = [f"{r.path}: {r.error}" for r in report.files if r.error]
+        raise IngestFailed(f"{feed}: {len(failed)} file(s) not loaded: " + "; ".join(failed))
+    return totals
+
+
+def build_marts(config: BeaconConfig) -> dict[str, int]:
+    """Build and test the dbt project; raise TransformError if a model or test fails."""
+    from beacon.transform import run_dbt
+
+    result = run_dbt(config, "build")
+    return {"nodes": result.nodes}

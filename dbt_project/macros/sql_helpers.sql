@@ -1,0 +1,38 @@
+{% macro seconds_between(start_column, end_column) -%}
+    {{ dbt.datediff(start_column, end_column, 'second') }}
+{%- endmacro %}
+
+{#- The moment maturity is judged against: var('as_of') if set, else the newest event seen. -#}
+{% macro as_of_timestamp(newest_event_expression) -%}
+    {%- if var('as_of', '') -%}
+        cast('{{ var("as_of") }}' as timestamp)
+    {%- else -%}
+        ({{ newest_event_expression }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Window helpers whose null handling is spelled differently per engine. Use with an
+    explicit frame in the over() clause. -#}
+{% macro last_non_null(expression) -%}
+    {{ return(adapter.dispatch('last_non_null', 'beacon')(expression)) }}
+{%- endmacro %}
+
+{% macro default__last_non_null(expression) -%}
+    last_value({{ expression }} ignore nulls)
+{%- endmacro %}
+
+{% macro spark__last_non_null(expression) -%}
+    last({{ expression }}, true)
+{%- endmacro %}
+
+{% macro first_non_null(expression) -%}
+    {{ return(adapter.dispatch('first_non_null', 'beacon')(expression)) }}
+{%- endmacro %}
+
+{% macro default__first_non_null(expression) -%}
+    first_value({{ expression }} ignore nulls)
+{%- endmacro %}
+
+{% macro spark__first_non_null(expression) -%}
+    first({{ expression }}, true)
+{%- endmacro %}

@@ -1,0 +1,175 @@
+-- Issue stitching (metrics.md): the contacts of one identified customer about the same
+-- contact reason, each within repeat_window of the previous one, plus every contact linked
+-- to the same ticket. See DECISIONLOG.md for the rules on contacts without a reason.
+
+{% set window_seconds = var('repeat_window_days') * 86400 %}
+
+with
+
+contacts as (
+
+    select * from {{ ref('int_contacts_resolved_to_customers') }}
+    where resolved_customer_id is not null
+
+),
+
+ticket_reasons as (
+
+    select distinct ticket_id, contact_reason as ticket_reason
+    from {{ ref('int_ticket_episodes_split') }}
+
+),
+
+reasons_from_tickets as (
+
+    -- a contact about a ticket is about the ticket's reason, whatever its own wrap-up says
+    select
+        contacts.*,
+        coalesce(ticket_reasons.ticket_reason, contacts.contact_reason) as own_reason
+
+    from contacts
+    left join ticket_reasons
+        on contacts.ticket_id = ticket_reasons.ticket_id
+
+),
+
+neighbours_found as (
+
+    select
+        *,
+        {{ first_non_null('own_reason') }} over (
+            partition by resolved_customer_id
+            order by started_at, contact_id
+            rows between 1 following and unbounded following
+        ) as next_reason,
+        {{ first_non_null('case when own_reason is not null then started_at end') }} over (
+            partition by resolved_customer_id
+            order by started_at, contact_id
+            rows between 1 following and unbounded following
+        ) as next_reason_started_at,
+        {{ last_non_null('own_reason') }} over (
+            partition by resolved_customer_id
+            order by started_at, contact_id
+            rows between unbounded preceding and 1 preceding
+        ) as previous_reason,
+        {{ last_non_null('case when own_reason is not null then last_activity_at end') }} over (
+            partition by resolved_customer_id
+            order by started_at, contact_id
+            rows between unbounded preceding and 1 preceding
+        ) as previous_reason_last_activity_at
+
+    from reasons_from_tickets
+
+),
+
+stitch_keys_chosen as (
+
+    select
+        *,
+        case
+            when own_reason is not null then own_reason
+            when ticket_id is not null then 'ticket:' || ticket_id
+            -- a reason-less attempt (abandoned call, IVR hang-up) belongs to the problem the
+            -- customer then gets through about, else to the one they just had
+            when next_reason is not null
+                and {{ seconds_between('last_activity_at', 'next_reason_started_at') }} <= {{ window_seconds }}
+                then next_reason
+            when previous_reason is not null
+                and {{ seconds_between('previous_reason_last_activity_at', 'started_at') }} <= {{ window_seconds }}
+                then previous_reason
+            else 'contact:' || contact_id
+        end as stitch_key,
+        own_reason is null and ticket_id is null as is_reason_inferred
+
+    from neighbours_found
+
+),
+
+gaps_measured as (
+
+    select
+        *,
+        max(last_activity_at) over (
+            partition by resolved_customer_id, stitch_key
+            order by started_at, contact_id
+            rows between unbounded preceding and 1 preceding
+        ) as previous_activity_at,
+        ticket_id is not null and count(*) over (
+            partition by resolved_customer_id, stitch_key, ticket_id
+            order by started_at, contact_id
+            rows between unbounded preceding and 1 preceding
+        ) > 0 as continues_ticket
+
+    from stitch_keys_chosen
+
+),
+
+issue_starts_flagged as (
+
+    select
+        *,
+        case
+            when previous_activity_at is null then 1
+            when continues_ticket then 0
+            when {{ seconds_between('previous_activity_at', 'started_at') }} > {{ window_seconds }} then 1
+            else 0
+        end as starts_issue
+
+    from gaps_measured
+
+),
+
+issues_numbered as (
+
+    select
+        *,
+        sum(starts_issue) over (
+            partition by resolved_customer_id, stitch_key
+            order by started_at, contact_id
+            rows between unbounded preceding and current row
+        ) as issue_number
+
+    from issue_starts_flagged
+
+),
+
+final as (
+
+    select
+        first_value(contact_id) over (
+            partition by resolved_customer_id, stitch_key, issue_number
+            order by started_at, contact_id
+            rows between unbounded preceding and unbounded following
+        ) as issue_id,
+        row_number() over (
+            partition by resolved_customer_id, stitch_key, issue_number
+            order by started_at, contact_id
+        ) as contact_seq,
+        contact_id,
+        contact_type,
+        call_id,
+        ticket_id,
+        channel,
+        resolved_customer_id as customer_id,
+        identified_by,
+        contact_reason,
+        own_reason as issue_reason,
+        is_reason_inferred,
+        stitch_key,
+        queue,
+        first_agent_id,
+        started_at,
+        last_activity_at,
+        legs,
+        handoffs,
+        chasers,
+        handle_seconds,
+        is_handled,
+        is_resolved,
+        resolved_at
+
+    from issues_numbered
+
+)
+
+select * from final

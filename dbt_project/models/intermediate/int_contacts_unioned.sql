@@ -1,0 +1,128 @@
+-- Every customer contact (a "moment of truth", metrics.md) in one shape: one inbound or
+-- callback call with all its legs, one new ticket, or one customer reopen of a solved ticket.
+-- Outbound legs are work, not contacts.
+
+with
+
+legs as (
+
+    select * from {{ ref('stg_calls__legs') }}
+    where is_customer_initiated
+
+),
+
+ticket_episodes as (
+
+    select * from {{ ref('int_ticket_episodes_split') }}
+
+),
+
+legs_ordered as (
+
+    select
+        *,
+        row_number() over (partition by call_id order by leg_seq desc, arrived_at desc) as leg_rank_from_last,
+        {{ first_non_null('agent_id') }} over (
+            partition by call_id
+            order by leg_seq, arrived_at
+            rows between unbounded preceding and unbounded following
+        ) as first_agent_id,
+        -- the last wrap-up code is the most informed one (after any transfer)
+        {{ last_non_null('contact_reason') }} over (
+            partition by call_id
+            order by leg_seq, arrived_at
+            rows between unbounded preceding and unbounded following
+        ) as call_reason,
+        {{ first_non_null('queue') }} over (
+            partition by call_id
+            order by leg_seq, arrived_at
+            rows between unbounded preceding and unbounded following
+        ) as entry_queue
+
+    from legs
+
+),
+
+calls_aggregated as (
+
+    select
+        'call:' || call_id as contact_id,
+        'call' as contact_type,
+        call_id,
+        max(ticket_id) as ticket_id,
+        'phone' as channel,
+        max(customer_id) as customer_id,
+        max(phone_number) as phone_number,
+        cast(null as {{ dbt.type_string() }}) as requester_email,
+        max(call_reason) as contact_reason,
+        max(entry_queue) as queue,
+        max(first_agent_id) as first_agent_id,
+        min(arrived_at) as started_at,
+        max(ended_at) as last_activity_at,
+        count(*) as legs,
+        sum(case when leg_seq > 1 then 1 else 0 end) as handoffs,
+        0 as chasers,
+        sum(coalesce(handle_seconds, 0)) as handle_seconds,
+        max(case when is_answered then 1 else 0 end) = 1 as is_handled,
+        max(
+            case
+                when leg_rank_from_last = 1
+                    and disposition = 'handled'
+                    and coalesce(agent_resolution, 'resolved') not in ('unresolved', 'follow_up')
+                    then 1
+                else 0
+            end
+        ) = 1 as is_resolved
+
+    from legs_ordered
+    group by call_id
+
+),
+
+calls as (
+
+    select
+        *,
+        case when is_resolved then last_activity_at end as resolved_at
+
+    from calls_aggregated
+
+),
+
+tickets as (
+
+    select
+        contact_id,
+        contact_type,
+        cast(null as {{ dbt.type_string() }}) as call_id,
+        ticket_id,
+        channel,
+        customer_id,
+        cast(null as {{ dbt.type_string() }}) as phone_number,
+        requester_email,
+        contact_reason,
+        coalesce(first_group, 'unassigned') as queue,
+        cast(null as {{ dbt.type_string() }}) as first_agent_id,
+        started_at,
+        last_activity_at,
+        1 as legs,
+        group_changes as handoffs,
+        chasers,
+        0 as handle_seconds,
+        true as is_handled,
+        is_resolved,
+        resolved_at
+
+    from ticket_episodes
+
+),
+
+final as (
+
+    select * from calls
+    union all
+    select * from tickets
+
+)
+
+select * from final

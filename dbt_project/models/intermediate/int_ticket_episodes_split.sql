@@ -1,0 +1,183 @@
+-- A ticket is one contact when it is created and one more each time a customer reopens it
+-- (a status change from solved back to new/open/pending, metrics.md). Each such contact
+-- opens an "episode" that lasts until the next reopen; its outcome is the status the
+-- episode ended in.
+
+with
+
+ticket_events as (
+
+    select * from {{ ref('stg_tickets__events') }}
+
+),
+
+status_sequenced as (
+
+    select
+        *,
+        {{ last_non_null('status') }} over (
+            partition by ticket_id
+            order by occurred_at, event_id
+            rows between unbounded preceding and 1 preceding
+        ) as previous_status
+
+    from ticket_events
+
+),
+
+episode_starts_flagged as (
+
+    select
+        *,
+        case
+            when event_type = 'created' then 1
+            when event_type = 'status_changed'
+                and previous_status = 'solved'
+                and status in ('new', 'open', 'pending') then 1
+            else 0
+        end as is_episode_start
+
+    from status_sequenced
+
+),
+
+events_numbered as (
+
+    select
+        *,
+        sum(is_episode_start) over (
+            partition by ticket_id
+            order by occurred_at, event_id
+            rows between unbounded preceding and current row
+        ) as episode_seq,
+        -- group changes after the first assignment are hand-offs (breakpoints)
+        lag(case when event_type = 'assigned' then group_name end) over (
+            partition by ticket_id, case when event_type = 'assigned' then 1 else 0 end
+            order by occurred_at, event_id
+        ) as previous_group
+
+    from episode_starts_flagged
+
+),
+
+ticket_attributes as (
+
+    select
+        ticket_id,
+        max(case when event_type = 'created' then channel end) as channel,
+        max(case when event_type = 'created' then occurred_at end) as created_at,
+        -- the requester can be filled in later; the most recent value is the best knowledge
+        max(customer_id) as customer_id,
+        max(requester_email) as requester_email,
+        max(case when event_type = 'merged' then merged_into_ticket_id end) as merged_into_ticket_id
+
+    from events_numbered
+    group by ticket_id
+
+),
+
+ticket_reasons as (
+
+    -- the latest reason given: agents re-categorise tickets once they understand them
+    select distinct
+        ticket_id,
+        {{ last_non_null('contact_reason') }} over (
+            partition by ticket_id
+            order by occurred_at, event_id
+            rows between unbounded preceding and unbounded following
+        ) as contact_reason,
+        {{ first_non_null('group_name') }} over (
+            partition by ticket_id
+            order by occurred_at, event_id
+            rows between unbounded preceding and unbounded following
+        ) as first_group
+
+    from events_numbered
+
+),
+
+episodes as (
+
+    select
+        ticket_id,
+        episode_seq,
+        min(case when is_episode_start = 1 then event_id end) as start_event_id,
+        min(occurred_at) as started_at,
+        max(occurred_at) as last_activity_at,
+        max(case when status = 'solved' then occurred_at end) as solved_at,
+        sum(
+            case
+                when event_type = 'assigned'
+                    and previous_group is not null
+                    and group_name <> previous_group then 1
+                else 0
+            end
+        ) as group_changes,
+        sum(
+            case
+                when event_type = 'commented' and author_role = 'customer'
+                    and previous_status in ('new', 'open') then 1
+                else 0
+            end
+        ) as chasers
+
+    from events_numbered
+    where episode_seq > 0
+    group by ticket_id, episode_seq
+
+),
+
+episode_final_status as (
+
+    select distinct
+        ticket_id,
+        episode_seq,
+        {{ last_non_null('status') }} over (
+            partition by ticket_id, episode_seq
+            order by occurred_at, event_id
+            rows between unbounded preceding and unbounded following
+        ) as final_status
+
+    from events_numbered
+    where episode_seq > 0
+
+),
+
+final as (
+
+    select
+        case
+            when episodes.episode_seq = 1 then 'ticket:' || episodes.ticket_id
+            else 'reopen:' || episodes.start_event_id
+        end as contact_id,
+        case when episodes.episode_seq = 1 then 'ticket' else 'reopen' end as contact_type,
+        episodes.ticket_id,
+        episodes.episode_seq,
+        coalesce(ticket_attributes.channel, 'other') as channel,
+        ticket_attributes.customer_id,
+        ticket_attributes.requester_email,
+        ticket_reasons.contact_reason,
+        ticket_reasons.first_group,
+        episodes.started_at,
+        episodes.last_activity_at,
+        episode_final_status.final_status,
+        episode_final_status.final_status in ('solved', 'closed') as is_resolved,
+        case
+            when episode_final_status.final_status in ('solved', 'closed')
+                then coalesce(episodes.solved_at, episodes.last_activity_at)
+        end as resolved_at,
+        episodes.group_changes,
+        episodes.chasers
+
+    from episodes
+    inner join ticket_attributes
+        on episodes.ticket_id = ticket_attributes.ticket_id
+    inner join ticket_reasons
+        on episodes.ticket_id = ticket_reasons.ticket_id
+    inner join episode_final_status
+        on episodes.ticket_id = episode_final_status.ticket_id
+        and episodes.episode_seq = episode_final_status.episode_seq
+
+)
+
+select * from final

@@ -1,0 +1,9 @@
+{#- The grain of a model is unique: no two rows share the values of these columns. -#}
+{% test unique_combination(model, columns) %}
+
+select {{ columns | join(', ') }}, count(*) as rows_at_grain
+from {{ model }}
+group by {{ columns | join(', ') }}
+having count(*) > 1
+
+{% endtest %}

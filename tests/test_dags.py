@@ -1,0 +1,60 @@
+"""The DAGs load cleanly, follow the house policy, and run end to end through Airflow."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from beacon import airflow_local
+from tests.conftest import simulate_centre
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(airflow_local.DAGS_FOLDER), include_examples=False)
+
+
+def test_dags_import_without_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert "beacon_pipeline" in dagbag.dag_ids
+
+
+def test_dags_follow_policy(dagbag):
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.tags, f"{dag_id} has no tags"
+        assert dag.doc_md, f"{dag_id} has no doc_md"
+        assert dag.start_date is not None and dag.start_date.tzinfo is not None, dag_id
+        assert dag.catchup is False, dag_id
+        for task in dag.tasks:
+            assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
+            assert task.owner == "beacon", f"{dag_id}.{task.task_id} owner"
+
+
+def test_every_warehouse_task_uses_the_single_writer_pool(dagbag):
+    dag = dagbag.get_dag("beacon_pipeline")
+    for task in dag.tasks:
+        assert task.pool == airflow_local.WAREHOUSE_POOL, task.task_id
+
+
+def test_pipeline_dag_runs_end_to_end(tmp_path):
+    centre = simulate_centre(tmp_path / "centre", days=10, contacts_per_day=150, agents=8)
+    warehouse = tmp_path / "wh" / "beacon.duckdb"
+    state = airflow_local.run_dag(
+        "beacon_pipeline",
+        conf={"landing_dir": str(centre.landing_dir), "warehouse_path": str(warehouse)},
+    )
+    assert state == "success"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        files = con.execute("select count(*), count(*) filter (where status = 'loaded') from raw._files").fetchone()
+        contacts, handled, issues = con.execute(
+            "select sum(contacts), sum(handled), sum(issues_started) from marts.mart_daily_outcomes"
+        ).fetchone()
+        legs_handled = con.execute(
+            "select count(*) from raw.calls where answered_at is not null and direction in ('inbound', 'callback')"
+        ).fetchone()[0]
+    landed = [p for p in centre.landing_dir.rglob("*") if p.is_file()]
+    assert files == (len(landed), len(landed)) and len(landed) >= 3 * 10
+    assert handled == legs_handled > 0
+    assert contacts > issues > 0
