@@ -64,8 +64,12 @@ class BeaconConfig:
                 values.update(tomllib.load(fh))
         elif config_file is not None:
             raise FileNotFoundError(f"config file not found: {path}")
-        values.update(_from_env(os.environ))
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        for layer in (_from_env(os.environ), {k: v for k, v in overrides.items() if v is not None}):
+            for key, value in layer.items():
+                if isinstance(value, dict) and isinstance(values.get(key), dict):
+                    values[key] = {**values[key], **value}  # nested tables merge key by key
+                else:
+                    values[key] = value
         return cls._from_mapping(values)
 
     @classmethod
