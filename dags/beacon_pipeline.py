@@ -13,6 +13,8 @@ warehouse, then builds and tests the dbt project (staging → intermediate → m
   are rebuilt from the raw tables.
 * Every task that opens the warehouse shares the one-slot pool `beacon_warehouse`:
   DuckDB allows one writer.
+* Failures are loud: a file that cannot be loaded or a failing dbt test fails the task at
+  once (no retry: bad data stays bad); other errors are retried with backoff.
 """
 
 from __future__ import annotations
@@ -64,18 +66,30 @@ def beacon_pipeline():
         @task(task_id=f"ingest_{feed}", outlets=[RAW_ASSETS[feed]])
         def ingest_feed() -> dict:
             """Load new files of one feed; fail loudly if a file could not be loaded."""
+            from airflow.sdk.exceptions import AirflowFailException
+
+            from beacon.pipeline import IngestFailed
             from beacon.pipeline import ingest_feed as run
 
-            return run(_config(), feed)
+            try:
+                return run(_config(), feed)
+            except IngestFailed as exc:  # bad data: a retry would fail the same way
+                raise AirflowFailException(str(exc)) from exc
 
         return ingest_feed()
 
     @task(task_id="build_marts", outlets=[MARTS_ASSET])
     def build_marts() -> dict:
         """Build and test every dbt model; a failing test stops the run."""
-        from beacon.pipeline import build_marts as run
+        from airflow.sdk.exceptions import AirflowFailException
 
-        return run(_config())
+        from beacon.pipeline import build_marts as run
+        from beacon.transform import TransformError
+
+        try:
+            return run(_config())
+        except TransformError as exc:  # a model or data test failed: retrying changes nothing
+            raise AirflowFailException(str(exc)) from exc
 
     loads = [ingest_task(feed) for feed in FEEDS]
     marts = build_marts()

@@ -13,7 +13,7 @@ from tests.conftest import simulate_centre
 def dagbag():
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(airflow_local.DAGS_FOLDER), include_examples=False)
+    return DagBag(dag_folder=str(airflow_local.DAGS_FOLDER))
 
 
 def test_dags_import_without_errors(dagbag):
@@ -33,19 +33,34 @@ def test_dags_follow_policy(dagbag):
 
 
 def test_every_warehouse_task_uses_the_single_writer_pool(dagbag):
-    dag = dagbag.get_dag("beacon_pipeline")
+    dag = dagbag.dags["beacon_pipeline"]
     for task in dag.tasks:
         assert task.pool == airflow_local.WAREHOUSE_POOL, task.task_id
 
 
-def test_pipeline_dag_runs_end_to_end(tmp_path):
+def _snapshot(warehouse) -> dict[str, list]:
+    """Everything a re-run could change: manifest, raw tables, quarantine, the mart."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return {
+            table: con.execute(f"select {columns} from {table} order by all").fetchall()
+            for table, columns in [
+                ("raw._files", "* exclude (started_at, finished_at)"),
+                ("raw.calls", "* exclude (_ingested_at)"),
+                ("raw.tickets", "* exclude (_ingested_at)"),
+                ("raw.crm", "* exclude (_ingested_at)"),
+                ("raw._quarantine", "* exclude (quarantined_at)"),
+                ("marts.mart_daily_outcomes", "*"),
+            ]
+        }
+
+
+def test_pipeline_dag_runs_end_to_end_and_a_rerun_changes_nothing(tmp_path):
     centre = simulate_centre(tmp_path / "centre", days=10, contacts_per_day=150, agents=8)
     warehouse = tmp_path / "wh" / "beacon.duckdb"
-    state = airflow_local.run_dag(
-        "beacon_pipeline",
-        conf={"landing_dir": str(centre.landing_dir), "warehouse_path": str(warehouse)},
-    )
-    assert state == "success"
+    conf = {"landing_dir": str(centre.landing_dir), "warehouse_path": str(warehouse)}
+
+    assert airflow_local.run_dag("beacon_pipeline", conf=conf) == "success"
+
     with duckdb.connect(str(warehouse), read_only=True) as con:
         files = con.execute("select count(*), count(*) filter (where status = 'loaded') from raw._files").fetchone()
         contacts, handled, issues = con.execute(
@@ -58,3 +73,7 @@ def test_pipeline_dag_runs_end_to_end(tmp_path):
     assert files == (len(landed), len(landed)) and len(landed) >= 3 * 10
     assert handled == legs_handled > 0
     assert contacts > issues > 0
+
+    before = _snapshot(warehouse)
+    assert airflow_local.run_dag("beacon_pipeline", conf=conf) == "success"
+    assert _snapshot(warehouse) == before
