@@ -168,3 +168,23 @@ CRM = Contract(
 
 CONTRACTS: dict[str, Contract] = {c.feed: c for c in (CALLS, TICKETS, CRM)}
 FEEDS: tuple[str, ...] = tuple(CONTRACTS)
+
+
+# --- helpers (added for ingest; the definitions above are the contract) -------------------
+
+#: DuckDB column type per contract field type; timestamps are stored as naive UTC
+DUCKDB_TYPES: dict[str, str] = {
+    "string": "VARCHAR",
+    "int": "BIGINT",
+    "number": "DOUBLE",
+    "timestamp": "TIMESTAMP",
+    "bool": "BOOLEAN",
+}
+
+
+def contract_for(feed: str) -> Contract:
+    """The contract of ``feed``; a clear error for an unknown feed name."""
+    try:
+        return CONTRACTS[feed]
+    except KeyError:
+        raise ValueError(f"unknown feed {feed!r}; expected one of {', '.join(FEEDS)}") from None

@@ -1,0 +1,581 @@
+"""Loading landed files into the raw tables exactly once: merge, quarantine, manifest.
+
+For each discovered file, in sorted relative-path order:
+
+1. Already in ``raw._files`` as ``loaded`` under the same path: skipped when size and
+   mtime are unchanged (or, with ``verify_checksums``, when the sha256 matches); a
+   different sha256 is recorded as ``changed`` and reported as a failure, never loaded.
+2. Otherwise the file is staged and validated into temp tables (nothing persistent yet),
+   then ONE transaction writes its new and updated rows, its quarantined rows and its
+   manifest row, after checking ``rows_read = inserted + updated + duplicate +
+   quarantined``. Any error rolls the whole file back and records it as ``failed``.
+
+Redeliveries (same key): the version with the latest ``emitted_at`` wins (a missing
+``emitted_at`` counts as the oldest); on a tie the later file in sorted relative-path
+order wins, and within a file the later line. A tie whose content is identical is a
+duplicate and leaves the stored row untouched. Losers count as duplicates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ingest.contracts import FEEDS, Contract, contract_for
+from ingest.discover import LandingFile, discover
+from ingest.readers import FileRejected, drop_temp_tables, stage
+from ingest.report import FileResult, IngestReport
+from ingest.sql import ident
+from ingest.validate import checked_sql
+from ingest.warehouse import (
+    FILE_ID_SEQUENCE,
+    MANIFEST_TABLE,
+    QUARANTINE_TABLE,
+    connect,
+    ensure_schema,
+    table_name,
+)
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from beacon.config import BeaconConfig
+
+logger = logging.getLogger(__name__)
+
+CHECKED = "_beacon_checked"
+QUARANTINED = "_beacon_quarantined"
+WINNERS = "_beacon_winners"
+HITS = "_beacon_hits"
+ACTIONS = "_beacon_actions"
+_LOAD_TEMP_TABLES = (CHECKED, QUARANTINED, WINNERS, HITS, ACTIONS)
+
+
+class ReconciliationError(Exception):
+    """The counts of a file do not add up; the file is rolled back."""
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    file_id: int
+    sha256: str | None
+    size_bytes: int
+    mtime_ns: int | None
+
+
+def ingest_landing(
+    config: BeaconConfig,
+    feeds: Sequence[str] | None = None,
+    *,
+    verify_checksums: bool = False,
+) -> IngestReport:
+    """Load every new landing-zone file of ``feeds`` (default: all) into ``raw``.
+
+    Re-running is a no-op for files already loaded. ``verify_checksums`` re-hashes every
+    already-loaded file instead of trusting an unchanged size and mtime. Returns what
+    happened to each file; ``report.ok`` is False when a file failed or changed.
+    """
+    selected = list(FEEDS) if feeds is None else [contract_for(f).feed for f in feeds]
+    files = discover(config.landing_dir, selected)
+    report = IngestReport()
+    con = connect(config.warehouse_path, config=config)
+    try:
+        ensure_schema(con)
+        # staged rows are numbered by rowid: insertion order must be kept
+        con.execute("SET preserve_insertion_order = true")
+        loaded, attempts = _read_manifest(con)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="beacon-sha256") as hasher:
+            for file in files:
+                result = _process(con, config, file, loaded, attempts, hasher, verify_checksums)
+                report.files.append(result)
+                _log_result(result)
+    finally:
+        con.close()
+    skipped = [f for f in report.files if f.status == "skipped"]
+    if skipped:
+        logger.info("%s file(s) already loaded, skipped", f"{len(skipped):,}")
+    return report
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    sha256: str
+    #: physical lines (a last line without a newline counts); None when not counted
+    lines: int | None
+
+
+def digest_file(path: Path, count_lines: bool = False) -> FileDigest:
+    """The sha256 of a file and, optionally, its line count, in one pass.
+
+    hashlib releases the GIL, so this runs in a thread beside DuckDB's reading.
+    """
+    digest = hashlib.sha256()
+    lines = 0
+    last = b""
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+            if count_lines:
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+    if count_lines and last not in (b"", b"\n"):
+        lines += 1
+    return FileDigest(digest.hexdigest(), lines if count_lines else None)
+
+
+def sha256_file(path: Path) -> str:
+    """The hex sha256 of a file."""
+    return digest_file(path).sha256
+
+
+# --- per file ---------------------------------------------------------------------------
+
+
+def _process(
+    con: duckdb.DuckDBPyConnection,
+    config: BeaconConfig,
+    file: LandingFile,
+    loaded: dict[str, _Loaded],
+    attempts: dict[str, int],
+    hasher: ThreadPoolExecutor,
+    verify_checksums: bool,
+) -> FileResult:
+    previous = loaded.get(file.relpath)
+    if previous is not None:
+        unchanged_stat = (
+            previous.size_bytes == file.size_bytes and previous.mtime_ns == file.mtime_ns
+        )
+        if unchanged_stat and not verify_checksums:
+            logger.debug("%s: already loaded (file_id %s), skipped", file.relpath, previous.file_id)
+            return FileResult(path=file.relpath, feed=file.feed, status="skipped")
+        try:
+            sha = sha256_file(file.path)
+        except OSError as exc:  # vanished or unreadable since discovery
+            error = f"cannot read file: {exc}"
+            file_id = _record_attempt(
+                con, file, attempts.get(file.relpath), "failed", None, error, _utcnow()
+            )
+            attempts[file.relpath] = file_id
+            return FileResult(
+                path=file.relpath, feed=file.feed, status="failed", error=error, file_id=file_id
+            )
+        if sha == previous.sha256:
+            logger.debug("%s: already loaded (same sha256), skipped", file.relpath)
+            return FileResult(path=file.relpath, feed=file.feed, status="skipped")
+        error = (
+            f"file changed since it was loaded as file_id {previous.file_id} "
+            f"(sha256 {previous.sha256} -> {sha}); landed files are immutable, deliver "
+            "corrections as a new file. Not loaded"
+        )
+        file_id = _record_attempt(
+            con, file, attempts.get(file.relpath), "changed", sha, error, _utcnow()
+        )
+        attempts[file.relpath] = file_id
+        return FileResult(
+            path=file.relpath, feed=file.feed, status="changed", error=error, file_id=file_id
+        )
+
+    # plain JSONL: count lines while hashing (the reader checks one row per line)
+    count_lines = file.format == "jsonl" and not file.compressed
+    digest = hasher.submit(digest_file, file.path, count_lines)
+    started = _utcnow()
+    try:
+        result = _load_file(con, config, file, attempts.get(file.relpath), digest, started)
+    except (FileRejected, ReconciliationError) as exc:
+        result = _failed(con, file, attempts, digest, str(exc), started)
+    except OSError as exc:  # vanished or unreadable since discovery
+        result = _failed(con, file, attempts, digest, f"cannot read file: {exc}", started)
+    except Exception as exc:
+        import duckdb
+
+        if not isinstance(exc, duckdb.Error):
+            raise
+        result = _failed(con, file, attempts, digest, f"DuckDB error: {exc}", started)
+    finally:
+        _drop_temp(con)
+    if result.status == "loaded":
+        loaded[file.relpath] = _Loaded(
+            result.file_id or 0, digest.result().sha256, file.size_bytes, file.mtime_ns
+        )
+        attempts.pop(file.relpath, None)
+    return result
+
+
+def _failed(
+    con: duckdb.DuckDBPyConnection,
+    file: LandingFile,
+    attempts: dict[str, int],
+    digest: Future[FileDigest],
+    error: str,
+    started: datetime,
+) -> FileResult:
+    _rollback_quietly(con)
+    try:
+        sha: str | None = digest.result().sha256
+    except OSError:
+        sha = None
+    file_id = _record_attempt(con, file, attempts.get(file.relpath), "failed", sha, error, started)
+    attempts[file.relpath] = file_id
+    return FileResult(
+        path=file.relpath, feed=file.feed, status="failed", error=error, file_id=file_id
+    )
+
+
+def _load_file(
+    con: duckdb.DuckDBPyConnection,
+    config: BeaconConfig,
+    file: LandingFile,
+    attempt_id: int | None,
+    digest: Future[FileDigest],
+    started: datetime,
+) -> FileResult:
+    contract = contract_for(file.feed)
+    tz = config.feed_timezones.get(file.feed, "UTC")
+    clock = _Clock(file.relpath)
+    con.execute("SET TimeZone = $tz", {"tz": tz})
+
+    # 1. stage + validate into temp tables (outside the transaction: rowids start at 0)
+    staged = stage(con, file, contract, line_count=lambda: digest.result().lines)
+    clock.lap(f"staged ({staged.path_taken}, {staged.rows_read:,} records)")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS "
+        + checked_sql(contract, staged.stage_sql, staged.raw_sql),
+        staged.params,
+    )
+    clock.lap("validated")
+    checked_rows, valid_rows = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE _reason IS NULL) FROM {CHECKED}"
+    ).fetchone()
+    if checked_rows != staged.rows_read:
+        raise ReconciliationError(
+            f"validation saw {checked_rows:,} records but {staged.rows_read:,} were read"
+        )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {QUARANTINED} AS "
+        f"SELECT _line, _key, _reason, _raw FROM {CHECKED} WHERE _reason IS NOT NULL"
+    )
+    if checked_rows != valid_rows and staged.fill_raw is not None:
+        staged.fill_raw(con, QUARANTINED)
+    drop_temp_tables(con)  # the staged text is no longer needed: free its memory
+    reasons = dict(
+        con.execute(
+            f"SELECT _reason, count(*) FROM {QUARANTINED} GROUP BY _reason ORDER BY 2 DESC, 1"
+        ).fetchall()
+    )
+    winners_sql, winners = _collapse_within_file(con, contract, valid_rows)
+    clock.lap(f"deduplicated ({valid_rows - winners:,} within-file duplicates)")
+
+    # 2. one transaction: rows, quarantine, manifest
+    con.execute("BEGIN")
+    file_id = attempt_id or con.execute(f"SELECT nextval('{FILE_ID_SEQUENCE}')").fetchone()[0]
+    ingested_at = _utcnow()
+    merged = _merge(con, contract, file, file_id, winners_sql, winners, ingested_at)
+    clock.lap("merged")
+    quarantined = con.execute(
+        f"INSERT INTO {QUARANTINE_TABLE} (file_id, feed, path, line, record_key, reason, "
+        f"raw_record, quarantined_at) SELECT $file_id, $feed, $path, _line, _key, _reason, "
+        f"_raw, $at FROM {QUARANTINED} ORDER BY _line",
+        {"file_id": file_id, "feed": file.feed, "path": file.relpath, "at": ingested_at},
+    ).fetchone()[0]
+    duplicates = (valid_rows - winners) + merged.duplicate
+    accounted = merged.inserted + merged.updated + duplicates + quarantined
+    if staged.rows_read != accounted:
+        raise ReconciliationError(
+            f"{staged.rows_read:,} read but {accounted:,} accounted for "
+            f"({merged.inserted:,} inserted + {merged.updated:,} updated + {duplicates:,} "
+            f"duplicates + {quarantined:,} quarantined)"
+        )
+    result = FileResult(
+        path=file.relpath,
+        feed=file.feed,
+        status="loaded",
+        rows_read=staged.rows_read,
+        rows_inserted=merged.inserted,
+        rows_updated=merged.updated,
+        rows_duplicate=duplicates,
+        rows_quarantined=quarantined,
+        quarantine_reasons=reasons,
+        file_id=file_id,
+    )
+    sha = digest.result().sha256
+    _write_manifest(
+        con,
+        file_id=file_id,
+        update=attempt_id is not None,
+        file=file,
+        sha=sha,
+        status="loaded",
+        result=result,
+        min_event_at=merged.min_event_at,
+        max_event_at=merged.max_event_at,
+        error=None,
+        started=started,
+    )
+    con.execute("COMMIT")
+    clock.lap("committed")
+    return result
+
+
+def _collapse_within_file(
+    con: duckdb.DuckDBPyConnection, contract: Contract, valid_rows: int
+) -> tuple[str, int]:
+    """The valid rows with one row per key (latest emitted_at, then latest line)."""
+    key = ident(contract.key)
+    distinct = con.execute(
+        f"SELECT count(DISTINCT {key}) FROM {CHECKED} WHERE _reason IS NULL"
+    ).fetchone()[0]
+    if distinct == valid_rows:
+        return f"(SELECT * FROM {CHECKED} WHERE _reason IS NULL)", valid_rows
+    order = "_line DESC"
+    if "emitted_at" in contract.names:
+        order = f"{ident('emitted_at')} DESC NULLS LAST, _line DESC"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {WINNERS} AS SELECT * FROM {CHECKED} "
+        f"WHERE _reason IS NULL QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {order}) = 1"
+    )
+    return WINNERS, distinct
+
+
+@dataclass
+class _Merged:
+    inserted: int = 0
+    updated: int = 0
+    duplicate: int = 0
+    min_event_at: datetime | None = None
+    max_event_at: datetime | None = None
+
+
+def _merge(
+    con: duckdb.DuckDBPyConnection,
+    contract: Contract,
+    file: LandingFile,
+    file_id: int,
+    winners: str,
+    n_winners: int,
+    ingested_at: datetime,
+) -> _Merged:
+    """Insert new keys, update keys whose incoming version wins, count the rest."""
+    table = table_name(contract.feed)
+    key = ident(contract.key)
+    event = ident(contract.event_time)
+    fields = [ident(n) for n in contract.names]
+    columns = ", ".join(fields) + ", _file_id, _line, _ingested_at"
+    select_new = ", ".join(fields) + ", $file_id, _line, $at"
+    params = {"file_id": file_id, "at": ingested_at}
+    merged = _Merged()
+    if n_winners == 0:
+        return merged
+
+    table_has_rows = con.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]
+    hits = 0
+    if table_has_rows:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {HITS} AS SELECT t.*, f.path AS _old_path "
+            f"FROM {table} AS t SEMI JOIN {winners} AS w ON t.{key} = w.{key} "
+            f"LEFT JOIN {MANIFEST_TABLE} AS f ON f.file_id = t._file_id"
+        )
+        hits = con.execute(f"SELECT count(*) FROM {HITS}").fetchone()[0]
+
+    if hits == 0:
+        merged.inserted = con.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {select_new} FROM {winners}", params
+        ).fetchone()[0]
+        merged.min_event_at, merged.max_event_at = con.execute(
+            f"SELECT min({event}), max({event}) FROM {winners}"
+        ).fetchone()
+        return merged
+
+    identical = " AND ".join(f"w.{c} IS NOT DISTINCT FROM h.{c}" for c in fields)
+    if "emitted_at" in contract.names:
+        em = ident("emitted_at")
+        newer = f"w.{em} IS NOT NULL AND (h.{em} IS NULL OR w.{em} > h.{em})"
+        older = f"h.{em} IS NOT NULL AND (w.{em} IS NULL OR w.{em} < h.{em})"
+    else:
+        newer = older = "false"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {ACTIONS} AS SELECT w.{key} AS _key, "
+        f"CASE WHEN {newer} THEN 'update' WHEN {older} THEN 'duplicate' "
+        f"WHEN {identical} THEN 'duplicate' "
+        f"WHEN h._old_path IS NULL OR $path > h._old_path THEN 'update' "
+        f"ELSE 'duplicate' END AS _action, h.{event} AS _old_event_at "
+        f"FROM {winners} AS w JOIN {HITS} AS h ON w.{key} = h.{key}",
+        {"path": file.relpath},
+    )
+    merged.inserted = con.execute(
+        f"INSERT INTO {table} ({columns}) SELECT {select_new} FROM {winners} AS w "
+        f"ANTI JOIN {HITS} AS h ON w.{key} = h.{key}",
+        params,
+    ).fetchone()[0]
+    assignments = (
+        ", ".join(f"{c} = m.{c}" for c in fields if c != key)
+        + ", _file_id = $file_id, _line = m._line, _ingested_at = $at"
+    )
+    merged.updated = con.execute(
+        f"UPDATE {table} AS t SET {assignments} FROM (SELECT w.* FROM {winners} AS w "
+        f"SEMI JOIN {ACTIONS} AS a ON w.{key} = a._key AND a._action = 'update') AS m "
+        f"WHERE t.{key} = m.{key}",
+        params,
+    ).fetchone()[0]
+    merged.duplicate = con.execute(
+        f"SELECT count(*) FROM {ACTIONS} WHERE _action = 'duplicate'"
+    ).fetchone()[0]
+    # days touched: the new event time of inserted/updated rows and the old one of updates
+    merged.min_event_at, merged.max_event_at = con.execute(
+        f"SELECT min(e), max(e) FROM ("
+        f"SELECT w.{event} AS e FROM {winners} AS w ANTI JOIN "
+        f"(SELECT _key FROM {ACTIONS} WHERE _action = 'duplicate') AS d ON w.{key} = d._key "
+        f"UNION ALL SELECT _old_event_at FROM {ACTIONS} WHERE _action = 'update')"
+    ).fetchone()
+    return merged
+
+
+# --- manifest ---------------------------------------------------------------------------
+
+
+def _read_manifest(con: duckdb.DuckDBPyConnection) -> tuple[dict[str, _Loaded], dict[str, int]]:
+    """Loaded files by path, and the row of the latest unsuccessful attempt by path."""
+    loaded = {
+        path: _Loaded(file_id, sha, size, mtime)
+        for path, file_id, sha, size, mtime in con.execute(
+            f"SELECT path, file_id, sha256, size_bytes, mtime_ns FROM {MANIFEST_TABLE} "
+            "WHERE status = 'loaded'"
+        ).fetchall()
+    }
+    attempts = dict(
+        con.execute(
+            f"SELECT path, max(file_id) FROM {MANIFEST_TABLE} "
+            "WHERE status <> 'loaded' GROUP BY path"
+        ).fetchall()
+    )
+    return loaded, attempts
+
+
+def _record_attempt(
+    con: duckdb.DuckDBPyConnection,
+    file: LandingFile,
+    attempt_id: int | None,
+    status: str,
+    sha: str | None,
+    error: str,
+    started: datetime,
+) -> int:
+    """Write a failed/changed manifest row (reusing the path's previous attempt row)."""
+    con.execute("BEGIN")
+    try:
+        file_id = attempt_id or con.execute(f"SELECT nextval('{FILE_ID_SEQUENCE}')").fetchone()[0]
+        _write_manifest(
+            con,
+            file_id=file_id,
+            update=attempt_id is not None,
+            file=file,
+            sha=sha,
+            status=status,
+            result=None,
+            min_event_at=None,
+            max_event_at=None,
+            error=error,
+            started=started,
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        _rollback_quietly(con)
+        raise
+    return file_id
+
+
+def _write_manifest(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    file_id: int,
+    update: bool,
+    file: LandingFile,
+    sha: str | None,
+    status: str,
+    result: FileResult | None,
+    min_event_at: datetime | None,
+    max_event_at: datetime | None,
+    error: str | None,
+    started: datetime,
+) -> None:
+    values: dict[str, object] = {
+        "feed": file.feed,
+        "path": file.relpath,
+        "size_bytes": file.size_bytes,
+        "mtime_ns": file.mtime_ns,
+        "sha256": sha,
+        "format": file.format + (".gz" if file.compressed else ""),
+        "status": status,
+        "rows_read": result.rows_read if result else None,
+        "rows_inserted": result.rows_inserted if result else None,
+        "rows_updated": result.rows_updated if result else None,
+        "rows_duplicate": result.rows_duplicate if result else None,
+        "rows_quarantined": result.rows_quarantined if result else None,
+        "min_event_at": min_event_at,
+        "max_event_at": max_event_at,
+        "error": error,
+        "started_at": started,
+        "finished_at": _utcnow(),
+    }
+    if update:
+        sets = ", ".join(f"{ident(k)} = ${k}" for k in values)
+        con.execute(
+            f"UPDATE {MANIFEST_TABLE} SET {sets} WHERE file_id = $file_id",
+            {**values, "file_id": file_id},
+        )
+    else:
+        names = ", ".join(ident(k) for k in ("file_id", *values))
+        placeholders = ", ".join(f"${k}" for k in ("file_id", *values))
+        con.execute(
+            f"INSERT INTO {MANIFEST_TABLE} ({names}) VALUES ({placeholders})",
+            {**values, "file_id": file_id},
+        )
+
+
+# --- small helpers ----------------------------------------------------------------------
+
+
+def _utcnow() -> datetime:
+    """Now in UTC as a naive datetime (the warehouse stores naive UTC)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _rollback_quietly(con: duckdb.DuckDBPyConnection) -> None:
+    with contextlib.suppress(Exception):  # no transaction open
+        con.execute("ROLLBACK")
+
+
+def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
+    _rollback_quietly(con)
+    drop_temp_tables(con)
+    for name in _LOAD_TEMP_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS temp.main.{ident(name)}")
+
+
+def _log_result(result: FileResult) -> None:
+    if result.status == "loaded":
+        logger.info(result.summary())
+    elif result.failed:
+        logger.error(result.summary())
+
+
+class _Clock:
+    """Debug timings of the steps of one file."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.t0 = self.last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        logger.debug(
+            "%s: %s in %.2fs (%.2fs total)", self.label, step, now - self.last, now - self.t0
+        )
+        self.last = now
