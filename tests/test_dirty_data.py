@@ -33,10 +33,8 @@ def dirty(tmp_path_factory):
     config = centre.config(warehouse)
     report = ingest_landing(config)
     con = duckdb.connect(str(warehouse), read_only=True)
-    con.execute(
-        "create temp table faults as select * from read_parquet(?)",
-        [str(centre.truth_dir / "faults.parquet")],
-    )
+    faults_path = str(centre.truth_dir / "faults.parquet").replace("'", "''")
+    con.execute(f"create temp view faults as select * from read_parquet('{faults_path}')")
     yield centre, config, report, con
     con.close()
 
@@ -74,7 +72,7 @@ def test_no_bad_row_is_loaded(dirty):
             where faults.fault_type in ?
             """,
             [list(ROW_FAULTS)],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         assert loaded_bad == 0, feed
 
 
@@ -90,7 +88,7 @@ def test_every_redelivery_is_deduplicated(dirty):
     assert rows
     for feed, key, deduplicated_in_file in rows:
         key_column = "leg_id" if feed == "calls" else "event_id"
-        copies = con.execute(f"select count(*) from raw.{feed} where {key_column} = ?", [key]).fetchone()[0]
+        copies = con.execute(f"select count(*) from raw.{feed} where {key_column} = ?", [key]).fetchall()[0][0]
         assert copies == 1, (feed, key)
         assert deduplicated_in_file >= 1
 
@@ -123,7 +121,7 @@ def test_counts_reconcile_per_file_against_the_files_themselves(dirty):
         else:
             continue  # CSV records can span lines; the reconciliation above covers them
         assert result.rows_read == records, result.path
-    quarantined = con.execute("select count(*) from raw._quarantine").fetchone()[0]
+    quarantined = con.execute("select count(*) from raw._quarantine").fetchall()[0][0]
     assert quarantined == sum(r.rows_quarantined for r in report.files) > 0
 
 

@@ -15,12 +15,18 @@ import pytest
 TOLERANCE_PP = 0.5
 
 
-def _truth_metrics(con: duckdb.DuckDBPyConnection, truth_dir, window_days: int) -> dict[str, float]:
-    horizon = con.execute("select max(last_activity_at) from intermediate.int_contacts_unioned").fetchone()[0]
+def _identifiable_truth_contacts(con: duckdb.DuckDBPyConnection, truth_dir) -> None:
+    """Temp view ``truth_contacts``: the true contacts the pipeline could identify."""
+    path = str(truth_dir / "contacts.parquet").replace("'", "''")
     con.execute(
-        "create or replace temp view truth_contacts as select * from read_parquet(?) where is_identifiable",
-        [str(truth_dir / "contacts.parquet")],
+        f"create or replace temp view truth_contacts as "
+        f"select * from read_parquet('{path}') where is_identifiable"
     )
+
+
+def _truth_metrics(con: duckdb.DuckDBPyConnection, truth_dir, window_days: int) -> dict[str, float]:
+    horizon = con.execute("select max(as_of_at) from intermediate.int_issues_assessed").fetchall()[0][0]
+    _identifiable_truth_contacts(con, truth_dir)
     fcr, repeat = con.execute(
         """
         with issues as (
@@ -39,7 +45,7 @@ def _truth_metrics(con: duckdb.DuckDBPyConnection, truth_dir, window_days: int) 
             (select sum(contacts - 1) / sum(contacts) from issues)
         """,
         [window_days, horizon],
-    ).fetchone()
+    ).fetchall()[0]
     return {"fcr": fcr, "repeat_rate": repeat}
 
 
@@ -51,7 +57,7 @@ def _pipeline_metrics(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
             sum(repeat_contacts) / sum(issue_contacts)
         from marts.mart_daily_outcomes
         """
-    ).fetchone()
+    ).fetchall()[0]
     return {"fcr": fcr, "repeat_rate": repeat}
 
 
@@ -69,10 +75,7 @@ def test_metric_within_half_a_point_of_truth(truth_centre, truth_warehouse, metr
 def test_stitching_reproduces_true_issues(truth_centre, truth_warehouse):
     """Most pipeline issues hold exactly the identifiable contacts of one true issue."""
     with duckdb.connect(str(truth_warehouse), read_only=True) as con:
-        con.execute(
-            "create temp view truth_contacts as select * from read_parquet(?) where is_identifiable",
-            [str(truth_centre.truth_dir / "contacts.parquet")],
-        )
+        _identifiable_truth_contacts(con, truth_centre.truth_dir)
         exact, total = con.execute(
             """
             with pipeline as (
@@ -86,7 +89,7 @@ def test_stitching_reproduces_true_issues(truth_centre, truth_warehouse):
             select count(*) filter (where truth.issue_id is not null), count(*)
             from pipeline left join truth on pipeline.members = truth.members
             """
-        ).fetchone()
+        ).fetchall()[0]
     print(f"stitching: {exact:,} of {total:,} pipeline issues match a true issue exactly")
     assert exact / total >= 0.97
 
@@ -101,7 +104,7 @@ def test_every_identified_contact_is_in_exactly_one_issue(truth_warehouse):
                 (select count(*) from intermediate.int_contacts_stitched_into_issues),
                 (select count(distinct contact_id) from intermediate.int_contacts_stitched_into_issues)
             """
-        ).fetchone()
+        ).fetchall()[0]
     assert identified == stitched == distinct > 0
 
 
@@ -109,12 +112,12 @@ def test_daily_mart_outputs_sum_to_the_legs(truth_warehouse):
     with duckdb.connect(str(truth_warehouse), read_only=True) as con:
         mart = con.execute(
             "select sum(offered), sum(handled), sum(abandoned) from marts.mart_daily_outcomes"
-        ).fetchone()
+        ).fetchall()[0]
         legs = con.execute(
             """
             select count(*) filter (where is_offered), count(*) filter (where is_handled),
                    count(*) filter (where is_abandoned)
             from staging.stg_calls__legs
             """
-        ).fetchone()
+        ).fetchall()[0]
     assert mart == legs and mart[1] > 0

@@ -52,11 +52,11 @@ neighbours_found as (
             order by started_at, contact_id
             rows between unbounded preceding and 1 preceding
         ) as previous_reason,
-        {{ last_non_null('case when own_reason is not null then last_activity_at end') }} over (
+        {{ last_non_null('case when own_reason is not null then ended_at end') }} over (
             partition by resolved_customer_id
             order by started_at, contact_id
             rows between unbounded preceding and 1 preceding
-        ) as previous_reason_last_activity_at
+        ) as previous_reason_ended_at
 
     from reasons_from_tickets
 
@@ -72,10 +72,10 @@ stitch_keys_chosen as (
             -- a reason-less attempt (abandoned call, IVR hang-up) belongs to the problem the
             -- customer then gets through about, else to the one they just had
             when next_reason is not null
-                and {{ seconds_between('last_activity_at', 'next_reason_started_at') }} <= {{ window_seconds }}
+                and {{ seconds_between('ended_at', 'next_reason_started_at') }} <= {{ window_seconds }}
                 then next_reason
             when previous_reason is not null
-                and {{ seconds_between('previous_reason_last_activity_at', 'started_at') }} <= {{ window_seconds }}
+                and {{ seconds_between('previous_reason_ended_at', 'started_at') }} <= {{ window_seconds }}
                 then previous_reason
             else 'contact:' || contact_id
         end as stitch_key,
@@ -89,7 +89,7 @@ gaps_measured as (
 
     select
         *,
-        max(last_activity_at) over (
+        max(ended_at) over (
             partition by resolved_customer_id, stitch_key
             order by started_at, contact_id
             rows between unbounded preceding and 1 preceding
@@ -159,7 +159,7 @@ final as (
         queue,
         first_agent_id,
         started_at,
-        last_activity_at,
+        ended_at,
         legs,
         handoffs,
         chasers,

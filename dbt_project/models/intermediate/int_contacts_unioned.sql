@@ -58,7 +58,7 @@ calls_aggregated as (
         max(entry_queue) as queue,
         max(first_agent_id) as first_agent_id,
         min(arrived_at) as started_at,
-        max(ended_at) as last_activity_at,
+        max(ended_at) as ended_at,
         count(*) as legs,
         sum(case when leg_seq > 1 then 1 else 0 end) as handoffs,
         0 as chasers,
@@ -83,7 +83,7 @@ calls as (
 
     select
         *,
-        case when is_resolved then last_activity_at end as resolved_at
+        case when is_resolved then ended_at end as resolved_at
 
     from calls_aggregated
 
@@ -104,7 +104,7 @@ tickets as (
         coalesce(first_group, 'unassigned') as queue,
         cast(null as {{ dbt.type_string() }}) as first_agent_id,
         started_at,
-        last_activity_at,
+        ended_at,
         1 as legs,
         group_changes as handoffs,
         chasers,

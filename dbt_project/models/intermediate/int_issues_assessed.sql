@@ -1,6 +1,6 @@
 -- One row per issue with its outcome: resolved, durably resolved, first-contact resolved,
 -- or still pending maturity (metrics.md). Outcomes are judged as of var('as_of'), by default
--- the newest event in the data, so the same data always gives the same answer.
+-- the newest call or ticket event in the data, so the same data always gives the same answer.
 
 {% set window_seconds = var('repeat_window_days') * 86400 %}
 
@@ -12,15 +12,23 @@ issue_contacts as (
 
 ),
 
-all_contacts as (
+legs as (
 
-    select * from {{ ref('int_contacts_unioned') }}
+    select * from {{ ref('stg_calls__legs') }}
+
+),
+
+ticket_events as (
+
+    select * from {{ ref('stg_tickets__events') }}
 
 ),
 
 horizon as (
 
-    select {{ as_of_timestamp('select max(last_activity_at) from all_contacts') }} as as_of_at
+    select {{ as_of_timestamp(
+        'select greatest((select max(ended_at) from legs), (select max(occurred_at) from ticket_events))'
+    ) }} as as_of_at
 
 ),
 
@@ -41,7 +49,7 @@ issue_windows as (
         sum(chasers) over ({{ whole_issue }}) as chasers,
         sum(case when contact_type = 'reopen' then 1 else 0 end) over ({{ whole_issue }}) as reopens,
         sum(handle_seconds) over ({{ whole_issue }}) as handle_seconds,
-        max(last_activity_at) over ({{ whole_issue }}) as last_activity_at,
+        max(ended_at) over ({{ whole_issue }}) as ended_at,
         last_value(is_resolved) over ({{ whole_issue }}) as is_resolved,
         last_value(resolved_at) over ({{ whole_issue }}) as last_contact_resolved_at
 
@@ -60,7 +68,7 @@ issues as (
         issue_windows.first_agent_id,
         issue_windows.first_contact_at,
         cast(issue_windows.first_contact_at as date) as issue_started_date,
-        issue_windows.last_activity_at,
+        issue_windows.ended_at,
         issue_windows.contacts,
         issue_windows.handoffs,
         issue_windows.chasers,
@@ -68,7 +76,8 @@ issues as (
         issue_windows.handle_seconds,
         issue_windows.is_resolved,
         case when issue_windows.is_resolved then issue_windows.last_contact_resolved_at end as resolved_at,
-        {{ seconds_between('issue_windows.last_activity_at', 'horizon.as_of_at') }} >= {{ window_seconds }} as is_mature
+        {{ seconds_between('issue_windows.ended_at', 'horizon.as_of_at') }} >= {{ window_seconds }} as is_mature,
+        horizon.as_of_at
 
     from issue_windows
     cross join horizon

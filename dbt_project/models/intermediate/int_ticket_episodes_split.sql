@@ -166,6 +166,13 @@ final as (
             when episode_final_status.final_status in ('solved', 'closed')
                 then coalesce(episodes.solved_at, episodes.last_activity_at)
         end as resolved_at,
+        -- the contact is over when it was solved; later system closes and ratings are not
+        -- customer contact. An unsolved episode lasts until its latest event so far.
+        case
+            when episode_final_status.final_status in ('solved', 'closed')
+                then coalesce(episodes.solved_at, episodes.last_activity_at)
+            else episodes.last_activity_at
+        end as ended_at,
         episodes.group_changes,
         episodes.chasers
 
