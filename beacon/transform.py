@@ -71,7 +71,10 @@ def run_dbt(
         *extra_args,
     ]
     log.info("dbt %s on %s", command, warehouse)
-    result = dbtRunner().invoke(args)
+    try:
+        result = dbtRunner().invoke(args)
+    finally:
+        _release_warehouse()
     failures: list[str] = []
     nodes = 0
     if result.result is not None and hasattr(result.result, "results"):
@@ -88,3 +91,20 @@ def run_dbt(
         raise TransformError("; ".join(failures))
     log.info("dbt %s: %d nodes passed", command, nodes)
     return TransformResult(command=command, nodes=nodes, failures=tuple(failures))
+
+
+def _release_warehouse() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after a run.
+
+    dbt-duckdb caches its database handle at class level (``DuckDBConnectionManager._ENV``);
+    left open, it holds DuckDB's file lock, so the next step (ingest, a reader, the next
+    task in the same process) cannot open the warehouse. There is no public API for this.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter (e.g. Spark) is in use
+        return
+    env = DuckDBConnectionManager._ENV
+    if env is not None:
+        env.close()
+    DuckDBConnectionManager.close_all_connections()
