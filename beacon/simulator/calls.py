@@ -237,6 +237,7 @@ class Telephony:
                     contact_reason=wrap,
                     agent_resolution=claim,
                 )
+                contact.reported_resolved = claim == "resolved"
                 break
 
         # a call still in progress at the horizon has not happened yet: leave it out entirely

@@ -22,6 +22,7 @@ class Contact:
         "agent_id",
         "queue",
         "resolved",
+        "reported_resolved",
         "ticket_id",
         "outcome",
     )
@@ -43,6 +44,9 @@ class Contact:
         self.agent_id: str | None = None
         self.queue: str | None = None
         self.resolved = False
+        #: what the feeds say (call handled and claimed resolved; ticket episode solved),
+        #: whatever really happened: the "resolved" that metrics.md can observe
+        self.reported_resolved = False
         self.ticket_id = ticket_id
         self.outcome = "open"
 
@@ -212,6 +216,7 @@ class Issue:
                 "queue": c.queue,
                 "contact_reason": self.reason.name,
                 "resolved_issue": c.resolved,
+                "reported_resolved": c.reported_resolved,
                 "ticket_id": c.ticket_id,
                 "outcome": c.outcome,
             }

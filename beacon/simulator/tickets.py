@@ -289,6 +289,7 @@ class Helpdesk:
             if contact.ended_at is None:
                 contact.ended_at = ts
                 contact.outcome = "solved"
+                contact.reported_resolved = True
         close_at = ts + int(cfg.ticket_close_days * DAY) + rng.randint(0, 6 * HOUR)
         sim.at(close_at, self._close, (ticket, ticket.version))
         if rng.random() < cfg.satisfaction_rate:
@@ -307,6 +308,7 @@ class Helpdesk:
             if contact.ended_at is None:
                 contact.ended_at = ts
                 contact.outcome = "solved"
+                contact.reported_resolved = True
         close_at = ts + int(self.sim.cfg.ticket_close_days * DAY)
         self.sim.at(close_at, self._close, (ticket, ticket.version))
 
@@ -322,6 +324,7 @@ class Helpdesk:
         contact = ticket.contacts[-1]
         contact.ended_at = now
         contact.outcome = "missed_chat"
+        contact.reported_resolved = True  # the helpdesk marks the missed chat solved
         sim.at(now + int(sim.cfg.ticket_close_days * DAY), self._close, (ticket, ticket.version))
         sim.failed(ticket.issue, now, retry=True, ticket=ticket)
 
@@ -380,6 +383,7 @@ class Helpdesk:
         for contact in duplicate.contacts:
             contact.ended_at = ts
             contact.outcome = "merged"
+            contact.reported_resolved = True  # the feed shows the duplicate closed
             if contact.agent_id is None:
                 contact.agent_id = agent_id
             contact.queue = contact.queue or original.group

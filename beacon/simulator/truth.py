@@ -30,6 +30,7 @@ CONTACTS_SCHEMA = pa.schema(
         ("queue", pa.string()),
         ("contact_reason", pa.string()),
         ("resolved_issue", pa.bool_()),
+        ("reported_resolved", pa.bool_()),
         ("ticket_id", pa.string()),
         ("outcome", pa.string()),
     ]
