@@ -1,10 +1,10 @@
 """``beacon``: the command line.
 
-    beacon simulate --out var/sim --days 30        write a simulated centre's feeds + truth
-    beacon run --landing L --warehouse W           the whole pipeline, through Airflow
-    beacon ingest / beacon transform               one step, without Airflow
-    beacon summary --warehouse W                   outputs beside outcomes
-    beacon demo                                    simulate 30 days, run, summarise
+beacon simulate --out var/sim --days 30        write a simulated centre's feeds + truth
+beacon run --landing L --warehouse W           the whole pipeline, through Airflow
+beacon ingest / beacon transform               one step, without Airflow
+beacon summary --warehouse W                   outputs beside outcomes
+beacon demo                                    simulate 30 days, run, summarise
 """
 
 from __future__ import annotations
@@ -50,7 +50,9 @@ def _progress(label: str):
 
     def report(done: int, total: int) -> None:
         elapsed = time.monotonic() - started
-        print(f"\r{label}: {done}/{total} days ({elapsed:.0f}s)", end="", file=sys.stderr, flush=True)
+        print(
+            f"\r{label}: {done}/{total} days ({elapsed:.0f}s)", end="", file=sys.stderr, flush=True
+        )
         if done >= total:
             print(file=sys.stderr)
 
@@ -74,7 +76,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         progress=_progress("simulating"),
     )
     print(f"landing zone: {result.landing_dir}\nground truth: {result.truth_dir}")
-    print(f"contacts: {result.contacts:,}  issues: {result.issues:,}  faults injected: {result.faults:,}")
+    print(
+        f"contacts: {result.contacts:,}  issues: {result.issues:,}  "
+        f"faults injected: {result.faults:,}"
+    )
     return 0
 
 
@@ -138,11 +143,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from beacon.summary import format_table, outcomes_by_channel
-
-    config = _config(args)
-    print(format_table(outcomes_by_channel(config.warehouse_path)))
+    print_summary(_config(args).warehouse_path)
     return 0
+
+
+def print_summary(warehouse: Path) -> None:
+    from beacon.summary import format_ingest, format_table, outcomes_by_channel
+
+    print(format_ingest(warehouse), end="\n\n")
+    print(format_table(outcomes_by_channel(warehouse)))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -155,7 +164,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         # the demo starts from nothing each time; `beacon run` is the incremental path
         for stale in (out / "landing", out / "truth", warehouse.parent):
             shutil.rmtree(stale, ignore_errors=True)
-    print(f"1/3 simulating {args.days} days of a centre with {args.agents} agents …", file=sys.stderr)
+    print(
+        f"1/3 simulating {args.days} days of a centre with {args.agents} agents …", file=sys.stderr
+    )
     sim = simulate(
         SimulationConfig(
             out_dir=out,
@@ -174,15 +185,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if state != "success":
         print(f"pipeline run {state}", file=sys.stderr)
         return 1
-    print("3/3 outputs beside outcomes\n", file=sys.stderr)
-    from beacon.summary import format_table, outcomes_by_channel
-
-    print(format_table(outcomes_by_channel(warehouse)))
+    print("3/3 what was loaded, and outputs beside outcomes\n", file=sys.stderr)
+    print_summary(warehouse)
     print(
         f"\nDone in {time.monotonic() - started:.0f}s.\n"
         f"Warehouse: {warehouse.resolve()}\n"
-        f"Query it:  .venv/bin/python -c \"import duckdb; "
-        f"print(duckdb.connect('{warehouse}', read_only=True).sql('from marts.mart_daily_outcomes limit 10'))\"\n"
+        f'Query it:  .venv/bin/python -c "import duckdb; '
+        f"print(duckdb.connect('{warehouse}', read_only=True)"
+        f".sql('from marts.mart_daily_outcomes limit 10'))\"\n"
         f"Ground truth of the simulation: {sim.truth_dir.resolve()}"
     )
     return 0
@@ -194,10 +204,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def warehouse_args(p: argparse.ArgumentParser, landing: bool = True) -> None:
-        p.add_argument("--config", type=Path, help="TOML configuration file (default ./beacon.toml)")
+        p.add_argument(
+            "--config", type=Path, help="TOML configuration file (default ./beacon.toml)"
+        )
         p.add_argument("--warehouse", type=Path, help="DuckDB file (default BEACON_WAREHOUSE_PATH)")
         if landing:
-            p.add_argument("--landing", type=Path, help="landing folder (default BEACON_LANDING_DIR)")
+            p.add_argument(
+                "--landing", type=Path, help="landing folder (default BEACON_LANDING_DIR)"
+            )
 
     def simulation_args(p: argparse.ArgumentParser, out: Path | None) -> None:
         p.add_argument("--out", type=Path, default=out, required=out is None)
@@ -210,7 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="write a simulated contact centre's feeds and ground truth")
     simulation_args(p, None)
     p.add_argument("--start", type=date.fromisoformat, default=date(2026, 10, 1))
-    p.add_argument("--format", default="jsonl", help="jsonl, jsonl.gz, csv, parquet (comma-separated to mix)")
+    p.add_argument(
+        "--format", default="jsonl", help="jsonl, jsonl.gz, csv, parquet (comma-separated to mix)"
+    )
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("run", help="run the whole pipeline over a landing folder, through Airflow")

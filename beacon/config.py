@@ -86,7 +86,9 @@ class BeaconConfig:
             kwargs["feed_timezones"] = {**cls().feed_timezones, **kwargs["feed_timezones"]}
         metrics = kwargs.get("metrics")
         if isinstance(metrics, dict):
-            kwargs["metrics"] = MetricSettings(**{**dataclasses.asdict(MetricSettings()), **metrics})
+            kwargs["metrics"] = MetricSettings(
+                **{**dataclasses.asdict(MetricSettings()), **metrics}
+            )
         return cls(**kwargs)
 
 

@@ -19,7 +19,8 @@ select
     sum(handled) as handled,
     sum(handle_seconds) / nullif(sum(handled), 0) as aht_seconds,
     sum(answer_wait_seconds) / nullif(sum(handled), 0) as asa_seconds,
-    sum(answered_within_service_level) / nullif(sum(offered) - sum(short_abandons), 0) as service_level,
+    sum(answered_within_service_level)
+        / nullif(sum(offered) - sum(short_abandons), 0) as service_level,
     sum(abandoned) / nullif(sum(offered) - sum(short_abandons), 0) as abandonment_rate,
     sum(issues_started) as issues,
     sum(issues_mature) as mature_issues,
@@ -53,12 +54,43 @@ def outcomes_by_channel(warehouse: Path) -> list[SummaryRow]:
     """One row per channel plus an 'all channels' row."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         per_channel = con.execute(
-            _ROLLUP_SQL.format(group_expr="channel", where="", group_by="channel", order_by="sum(contacts) desc")
+            _ROLLUP_SQL.format(
+                group_expr="channel", where="", group_by="channel", order_by="sum(contacts) desc"
+            )
         ).fetchall()
         total = con.execute(
             _ROLLUP_SQL.format(group_expr="'all channels'", where="", group_by="1", order_by="1")
         ).fetchall()
     return [SummaryRow(*row) for row in per_channel + total]
+
+
+def format_ingest(warehouse: Path) -> str:
+    """Per feed: files and rows as ingest accounted for them (read = loaded + duplicates +
+    quarantined), from the manifest."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            """
+            select
+                feed,
+                count(*) filter (where status = 'loaded'),
+                count(*) filter (where status <> 'loaded'),
+                coalesce(sum(rows_read), 0),
+                coalesce(sum(rows_inserted + rows_updated), 0),
+                coalesce(sum(rows_duplicate), 0),
+                coalesce(sum(rows_quarantined), 0)
+            from raw._files
+            group by feed
+            order by feed
+            """
+        ).fetchall()
+    lines = [
+        f"{'feed':<9}{'files':>7}{'failed':>8}{'read':>12}{'loaded':>12}{'dupes':>9}{'quarant.':>10}",
+    ]
+    lines += [
+        f"{feed:<9}{ok:>7,}{failed:>8,}{read:>12,}{loaded:>12,}{dupes:>9,}{quarantined:>10,}"
+        for feed, ok, failed, read, loaded, dupes, quarantined in rows
+    ]
+    return "\n".join(lines)
 
 
 def _pct(value: float | None) -> str:

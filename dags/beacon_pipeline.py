@@ -19,7 +19,7 @@ warehouse, then builds and tests the dbt project (staging → intermediate → m
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
@@ -44,7 +44,7 @@ def _config():
     dag_id="beacon_pipeline",
     description="Ingest call, ticket and CRM feeds and build the outcome marts",
     schedule=None,
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     tags=["beacon", "ingest", "dbt"],
@@ -57,8 +57,16 @@ def _config():
         "pool": WAREHOUSE_POOL,
     },
     params={
-        "landing_dir": Param(None, type=["null", "string"], description="Landing folder (default: BEACON_LANDING_DIR)"),
-        "warehouse_path": Param(None, type=["null", "string"], description="DuckDB file (default: BEACON_WAREHOUSE_PATH)"),
+        "landing_dir": Param(
+            None,
+            type=["null", "string"],
+            description="Landing folder (default: BEACON_LANDING_DIR)",
+        ),
+        "warehouse_path": Param(
+            None,
+            type=["null", "string"],
+            description="DuckDB file (default: BEACON_WAREHOUSE_PATH)",
+        ),
     },
 )
 def beacon_pipeline():

@@ -124,7 +124,12 @@ TICKETS = Contract(
         Field("is_public", "bool", required_when=("event_type", ("commented",))),
         Field("contact_reason", "string"),
         Field("priority", "string", enum=("low", "normal", "high", "urgent")),
-        Field("rating", "string", enum=("good", "bad"), required_when=("event_type", ("satisfaction_rated",))),
+        Field(
+            "rating",
+            "string",
+            enum=("good", "bad"),
+            required_when=("event_type", ("satisfaction_rated",)),
+        ),
         Field("merged_into_ticket_id", "string", required_when=("event_type", ("merged",))),
         Field("emitted_at", "timestamp"),
     ),

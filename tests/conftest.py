@@ -36,21 +36,33 @@ class Simulated:
     result: object
 
     def config(self, warehouse: Path, **overrides) -> BeaconConfig:
-        return BeaconConfig.load(landing_dir=self.landing_dir, warehouse_path=warehouse, **overrides)
+        return BeaconConfig.load(
+            landing_dir=self.landing_dir, warehouse_path=warehouse, **overrides
+        )
 
 
 def simulate_centre(root: Path, **settings) -> Simulated:
     from beacon.simulator import SimulationConfig, simulate
 
-    defaults = {"seed": 7, "start_date": date(2026, 10, 1), "days": 21, "contacts_per_day": 400, "agents": 20}
+    defaults = {
+        "seed": 7,
+        "start_date": date(2026, 10, 1),
+        "days": 21,
+        "contacts_per_day": 400,
+        "agents": 20,
+    }
     result = simulate(SimulationConfig(out_dir=root, **{**defaults, **settings}))
-    return Simulated(root=root, landing_dir=result.landing_dir, truth_dir=result.truth_dir, result=result)
+    return Simulated(
+        root=root, landing_dir=result.landing_dir, truth_dir=result.truth_dir, result=result
+    )
 
 
 @pytest.fixture(scope="session")
 def truth_centre(tmp_path_factory) -> Simulated:
     """Clean data, big enough for metric comparisons against the ground truth."""
-    return simulate_centre(tmp_path_factory.mktemp("truth-centre"), seed=11, days=35, contacts_per_day=1500, agents=40)
+    return simulate_centre(
+        tmp_path_factory.mktemp("truth-centre"), seed=11, days=35, contacts_per_day=1500, agents=40
+    )
 
 
 @pytest.fixture(scope="session")

@@ -62,16 +62,23 @@ def test_pipeline_dag_runs_end_to_end_and_a_rerun_changes_nothing(tmp_path):
     assert airflow_local.run_dag("beacon_pipeline", conf=conf) == "success"
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        files = con.execute("select count(*), count(*) filter (where status = 'loaded') from raw._files").fetchall()[0]
+        files = con.execute(
+            "select count(*), count(*) filter (where status = 'loaded') from raw._files"
+        ).fetchall()[0]
         contacts, handled, issues = con.execute(
             "select sum(contacts), sum(handled), sum(issues_started) from marts.mart_daily_outcomes"
         ).fetchall()[0]
         legs_handled = con.execute(
-            "select count(*) from raw.calls where answered_at is not null and direction in ('inbound', 'callback')"
+            "select count(*) from raw.calls"
+            " where answered_at is not null and direction in ('inbound', 'callback')"
         ).fetchall()[0][0]
     landed = [p for p in centre.landing_dir.rglob("*") if p.is_file()]
     assert files == (len(landed), len(landed))
-    assert {p.relative_to(centre.landing_dir).parts[0] for p in landed} == {"calls", "tickets", "crm"}
+    assert {p.relative_to(centre.landing_dir).parts[0] for p in landed} == {
+        "calls",
+        "tickets",
+        "crm",
+    }
     assert handled == legs_handled > 0
     assert contacts > issues > 0
 

@@ -27,7 +27,9 @@ def test_compose_runs_every_airflow_3_component():
 
 def test_compose_beacon_settings_are_understood_by_the_config():
     env = _compose()["services"]["scheduler"]["environment"]
-    beacon_env = {k: str(v).split(":-")[-1].rstrip("}") for k, v in env.items() if k.startswith("BEACON_")}
+    beacon_env = {
+        k: str(v).split(":-")[-1].rstrip("}") for k, v in env.items() if k.startswith("BEACON_")
+    }
     understood = _from_env(beacon_env)
     config = BeaconConfig._from_mapping(understood)
     assert str(config.warehouse_path) == beacon_env["BEACON_WAREHOUSE_PATH"]

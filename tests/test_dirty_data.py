@@ -88,7 +88,9 @@ def test_every_redelivery_is_deduplicated(dirty):
     assert rows
     for feed, key, deduplicated_in_file in rows:
         key_column = "leg_id" if feed == "calls" else "event_id"
-        copies = con.execute(f"select count(*) from raw.{feed} where {key_column} = ?", [key]).fetchall()[0][0]
+        copies = con.execute(
+            f"select count(*) from raw.{feed} where {key_column} = ?", [key]
+        ).fetchall()[0][0]
         assert copies == 1, (feed, key)
         assert deduplicated_in_file >= 1
 
@@ -109,13 +111,17 @@ def test_counts_reconcile_per_file_against_the_files_themselves(dirty):
     centre, _, report, con = dirty
     for result in report.files:
         assert result.rows_read == (
-            result.rows_inserted + result.rows_updated + result.rows_duplicate + result.rows_quarantined
+            result.rows_inserted
+            + result.rows_updated
+            + result.rows_duplicate
+            + result.rows_quarantined
         ), result.path
         path = centre.landing_dir / result.path
         if path.name.endswith(".parquet"):
             records = pq.ParquetFile(path).metadata.num_rows
         elif path.name.endswith(".jsonl.gz"):
-            records = sum(1 for line in gzip.open(path, "rt") if line.strip())
+            with gzip.open(path, "rt") as lines:
+                records = sum(1 for line in lines if line.strip())
         elif path.name.endswith(".jsonl"):
             records = sum(1 for line in path.open() if line.strip())
         else:

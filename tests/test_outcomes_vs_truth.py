@@ -31,9 +31,14 @@ def _identifiable_truth_contacts(con: duckdb.DuckDBPyConnection, truth_dir) -> N
 
 
 def _truth_metrics(
-    con: duckdb.DuckDBPyConnection, truth_dir, window_days: int, resolved_column: str = "reported_resolved"
+    con: duckdb.DuckDBPyConnection,
+    truth_dir,
+    window_days: int,
+    resolved_column: str = "reported_resolved",
 ) -> dict[str, float]:
-    horizon = con.execute("select max(as_of_at) from intermediate.int_issues_assessed").fetchall()[0][0]
+    horizon = con.execute("select max(as_of_at) from intermediate.int_issues_assessed").fetchall()[
+        0
+    ][0]
     _identifiable_truth_contacts(con, truth_dir)
     fcr, repeat = con.execute(
         f"""
@@ -75,7 +80,9 @@ def test_metric_within_half_a_point_of_truth(truth_centre, truth_warehouse, metr
         truth = _truth_metrics(con, truth_centre.truth_dir, window_days=7)
         pipeline = _pipeline_metrics(con)
     gap_pp = abs(pipeline[metric] - truth[metric]) * 100
-    print(f"{metric}: pipeline {pipeline[metric]:.4f}, truth {truth[metric]:.4f}, gap {gap_pp:.2f} pp")
+    print(
+        f"{metric}: pipeline {pipeline[metric]:.4f}, truth {truth[metric]:.4f}, gap {gap_pp:.2f} pp"
+    )
     assert 0.2 < truth[metric] < 0.9, "the simulated centre should have a realistic rate"
     assert gap_pp <= TOLERANCE_PP
 
@@ -86,10 +93,15 @@ def test_fcr_blind_spot_is_bounded_and_only_overstates(truth_centre, truth_wareh
     unidentified return looks like a first-contact resolution. The simulated centre's blind
     spot stays within a few points; the figure is printed for the notes."""
     with duckdb.connect(str(truth_warehouse), read_only=True) as con:
-        real = _truth_metrics(con, truth_centre.truth_dir, window_days=7, resolved_column="resolved_issue")
+        real = _truth_metrics(
+            con, truth_centre.truth_dir, window_days=7, resolved_column="resolved_issue"
+        )
         pipeline = _pipeline_metrics(con)
     overstatement_pp = (pipeline["fcr"] - real["fcr"]) * 100
-    print(f"fcr blind spot: pipeline {pipeline['fcr']:.4f}, really solved first time {real['fcr']:.4f}")
+    print(
+        f"fcr blind spot: pipeline {pipeline['fcr']:.4f}, "
+        f"really solved first time {real['fcr']:.4f}"
+    )
     assert 0 <= overstatement_pp <= 5
 
 
@@ -123,7 +135,8 @@ def test_every_identified_contact_is_in_exactly_one_issue(truth_warehouse):
                 (select count(*) from intermediate.int_contacts_resolved_to_customers
                  where resolved_customer_id is not null),
                 (select count(*) from intermediate.int_contacts_stitched_into_issues),
-                (select count(distinct contact_id) from intermediate.int_contacts_stitched_into_issues)
+                (select count(distinct contact_id)
+                 from intermediate.int_contacts_stitched_into_issues)
             """
         ).fetchall()[0]
     assert identified == stitched == distinct > 0
