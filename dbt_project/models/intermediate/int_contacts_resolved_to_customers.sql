@@ -16,37 +16,61 @@ customer_versions as (
 
 ),
 
-phone_matches as (
+contact_identities as (
 
-    select
-        contacts.contact_id,
-        min(customer_versions.customer_id) as customer_id,
-        count(distinct customer_versions.customer_id) as candidates
-
+    select contact_id, started_at, 'phone_number' as identity_type, phone_number as identity_value
     from contacts
-    inner join customer_versions
-        on contacts.phone_number = customer_versions.phone_number
-        and contacts.started_at >= customer_versions.valid_from
-        and (customer_versions.valid_to is null or contacts.started_at < customer_versions.valid_to)
-    where contacts.customer_id is null
-    group by contacts.contact_id
+    where customer_id is null and phone_number is not null
+
+    union all
+
+    select contact_id, started_at, 'email' as identity_type, requester_email as identity_value
+    from contacts
+    where customer_id is null and requester_email is not null
 
 ),
 
-email_matches as (
+customer_identities as (
+
+    select customer_id, valid_from, valid_to, 'phone_number' as identity_type, phone_number as identity_value
+    from customer_versions
+    where phone_number is not null
+
+    union all
+
+    select customer_id, valid_from, valid_to, 'email' as identity_type, email as identity_value
+    from customer_versions
+    where email is not null
+
+),
+
+identities_matched as (
 
     select
-        contacts.contact_id,
-        min(customer_versions.customer_id) as customer_id,
-        count(distinct customer_versions.customer_id) as candidates
+        contact_identities.contact_id,
+        contact_identities.identity_type,
+        min(customer_identities.customer_id) as customer_id,
+        count(distinct customer_identities.customer_id) as candidates
 
-    from contacts
-    inner join customer_versions
-        on contacts.requester_email = customer_versions.email
-        and contacts.started_at >= customer_versions.valid_from
-        and (customer_versions.valid_to is null or contacts.started_at < customer_versions.valid_to)
-    where contacts.customer_id is null
-    group by contacts.contact_id
+    from contact_identities
+    inner join customer_identities
+        on contact_identities.identity_type = customer_identities.identity_type
+        and contact_identities.identity_value = customer_identities.identity_value
+        and contact_identities.started_at >= customer_identities.valid_from
+        and (
+            customer_identities.valid_to is null
+            or contact_identities.started_at < customer_identities.valid_to
+        )
+    group by contact_identities.contact_id, contact_identities.identity_type
+
+),
+
+unique_matches as (
+
+    -- a contact carries a phone number or an email, never both: at most one row each
+    select contact_id, identity_type, customer_id
+    from identities_matched
+    where candidates = 1
 
 ),
 
@@ -54,22 +78,15 @@ final as (
 
     select
         contacts.*,
-        case
-            when contacts.customer_id is not null then contacts.customer_id
-            when phone_matches.candidates = 1 then phone_matches.customer_id
-            when email_matches.candidates = 1 then email_matches.customer_id
-        end as resolved_customer_id,
+        coalesce(contacts.customer_id, unique_matches.customer_id) as resolved_customer_id,
         case
             when contacts.customer_id is not null then 'customer_id'
-            when phone_matches.candidates = 1 then 'phone_number'
-            when email_matches.candidates = 1 then 'email'
+            else unique_matches.identity_type
         end as identified_by
 
     from contacts
-    left join phone_matches
-        on contacts.contact_id = phone_matches.contact_id
-    left join email_matches
-        on contacts.contact_id = email_matches.contact_id
+    left join unique_matches
+        on contacts.contact_id = unique_matches.contact_id
 
 )
 
