@@ -7,8 +7,11 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 
 .PHONY: setup demo test lint
 
+# a user install of uv; a distribution's Python that refuses user installs (PEP 668) is
+# told that this one package is meant for the user's own bin folder
 $(UV):
-	python3 -m pip install --user --quiet uv
+	python3 -m pip install --user --quiet uv 2>/dev/null \
+		|| python3 -m pip install --user --quiet --break-system-packages uv
 
 setup: | $(UV)
 	$(UV) sync --frozen
