@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,11 @@ def configure(airflow_home: Path) -> None:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
         f"sqlite:///{(airflow_home / 'airflow.db').resolve()}",
     )
-    os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    # Airflow's in-process runner imports FastAPI's test client; its deprecation notice is
+    # about Airflow's dependencies, not about anything a Beacon user can change
+    warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient`")
 
 
 def ensure_metadata() -> None:
