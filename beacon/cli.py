@@ -253,6 +253,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the previous demo's files")
     p.add_argument("--airflow-home", type=Path)
     p.set_defaults(func=cmd_demo)
+    from ingest.adapters.cli import add_commands as add_adapter_commands
+    from ingest.quarantine import add_commands as add_quarantine_commands
+
+    add_quarantine_commands(sub)
+    add_adapter_commands(sub)
     return parser
 
 

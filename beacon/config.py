@@ -44,6 +44,15 @@ class BeaconConfig:
     #: DuckDB resources for ingest and dbt; None lets DuckDB decide
     duckdb_threads: int | None = None
     duckdb_memory_limit: str | None = None
+    #: enum values accepted beyond the contract's, per "feed.field" (ingest and quarantine
+    #: replay validate against the contract extended by these), e.g.
+    #: {"calls.disposition": ("dropped",)}
+    accepted_values: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: country calling code for national phone numbers with a trunk 0 (e.g. "44"); None:
+    #: such numbers do not parse and are stored as NULL (see docs/ingest.md, Identity)
+    phone_default_country_code: str | None = None
+    #: store phone numbers and emails as HMAC-SHA256 (key: env var BEACON_PII_KEY)
+    pii_pseudonymise: bool = False
 
     def __post_init__(self) -> None:
         for feed, tz in self.feed_timezones.items():
@@ -53,6 +62,10 @@ class BeaconConfig:
                 raise ValueError(f"feed_timezones.{feed}: unknown time zone {tz!r}") from exc
         if self.metrics.repeat_window_days <= 0:
             raise ValueError("metrics.repeat_window_days must be positive")
+        _check_accepted_values(self.accepted_values)
+        cc = self.phone_default_country_code
+        if cc is not None and not (cc.isdigit() and 1 <= len(cc) <= 3 and cc[0] != "0"):
+            raise ValueError(f"phone_default_country_code: not a country calling code: {cc!r}")
 
     @classmethod
     def load(cls, config_file: Path | str | None = None, **overrides: Any) -> BeaconConfig:
@@ -84,6 +97,20 @@ class BeaconConfig:
                 kwargs[key] = Path(kwargs[key]).expanduser()
         if "feed_timezones" in kwargs:
             kwargs["feed_timezones"] = {**cls().feed_timezones, **kwargs["feed_timezones"]}
+        if "accepted_values" in kwargs:
+            kwargs["accepted_values"] = {
+                str(k): tuple(str(v) for v in ([vs] if isinstance(vs, str) else vs))
+                for k, vs in dict(kwargs["accepted_values"]).items()
+            }
+        if kwargs.get("phone_default_country_code") is not None:
+            kwargs["phone_default_country_code"] = str(kwargs["phone_default_country_code"])
+        if isinstance(kwargs.get("pii_pseudonymise"), str):
+            kwargs["pii_pseudonymise"] = kwargs["pii_pseudonymise"].strip().lower() in (
+                "1",
+                "true",
+                "yes",
+                "on",
+            )
         metrics = kwargs.get("metrics")
         if isinstance(metrics, dict):
             kwargs["metrics"] = MetricSettings(
@@ -118,4 +145,40 @@ def _from_env(env: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
     }
     if metrics:
         values["metrics"] = metrics
+    if v := env.get(f"{ENV_PREFIX}ACCEPTED_VALUES"):
+        values["accepted_values"] = _parse_accepted_values(v)
+    if v := env.get(f"{ENV_PREFIX}PHONE_DEFAULT_COUNTRY_CODE"):
+        values["phone_default_country_code"] = v.strip().lstrip("+")
+    if v := env.get(f"{ENV_PREFIX}PII_PSEUDONYMISE"):
+        values["pii_pseudonymise"] = v
     return values
+
+
+def _parse_accepted_values(text: str) -> dict[str, tuple[str, ...]]:
+    """``calls.disposition=dropped,voicemail;tickets.channel=sms`` → a mapping."""
+    parsed: dict[str, tuple[str, ...]] = {}
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        name, sep, values = part.partition("=")
+        if not sep:
+            raise ValueError(
+                f"{ENV_PREFIX}ACCEPTED_VALUES: expected feed.field=value,value;… got {part!r}"
+            )
+        parsed[name.strip()] = tuple(v.strip() for v in values.split(",") if v.strip())
+    return parsed
+
+
+def _check_accepted_values(accepted: dict[str, tuple[str, ...]]) -> None:
+    """Every key names a contract field that has an enum (a typo fails loudly)."""
+    from ingest.contracts import CONTRACTS
+
+    for name in accepted:
+        feed, _, field_name = name.partition(".")
+        contract = CONTRACTS.get(feed)
+        enum_fields = [f.name for f in contract.fields if f.enum] if contract else []
+        if field_name not in enum_fields:
+            raise ValueError(
+                f"accepted_values.{name}: not a feed field with enum values "
+                f"(expected e.g. calls.disposition)"
+            )

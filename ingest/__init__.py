@@ -5,6 +5,10 @@ Public API::
     from ingest import ingest_landing, IngestReport, FileResult
     report = ingest_landing(config, feeds=None)
     from ingest.warehouse import connect
+    from ingest.changes import changed_days        # event days changed since a run
+    from ingest.quarantine import replay           # re-validate quarantined rows
+
+See ``docs/ingest.md``.
 
 Names are resolved lazily so that ``import ingest.contracts`` (used by the simulator and
 DAG files) does not import DuckDB.

@@ -29,12 +29,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ingest.changes import TOUCHED, finish_run, record_changed_days, start_run
 from ingest.contracts import FEEDS, Contract, contract_for
 from ingest.discover import LandingFile, discover
+from ingest.identity import apply_identity, pii_key
 from ingest.readers import FileRejected, drop_temp_tables, stage
 from ingest.report import FileResult, IngestReport
 from ingest.sql import ident
-from ingest.validate import checked_sql
+from ingest.validate import checked_sql, effective_contract
 from ingest.warehouse import (
     FILE_ID_SEQUENCE,
     MANIFEST_TABLE,
@@ -56,7 +58,7 @@ QUARANTINED = "_beacon_quarantined"
 WINNERS = "_beacon_winners"
 HITS = "_beacon_hits"
 ACTIONS = "_beacon_actions"
-_LOAD_TEMP_TABLES = (CHECKED, QUARANTINED, WINNERS, HITS, ACTIONS)
+_LOAD_TEMP_TABLES = (CHECKED, QUARANTINED, WINNERS, HITS, ACTIONS, TOUCHED)
 
 
 class ReconciliationError(Exception):
@@ -84,6 +86,7 @@ def ingest_landing(
     happened to each file; ``report.ok`` is False when a file failed or changed.
     """
     selected = list(FEEDS) if feeds is None else [contract_for(f).feed for f in feeds]
+    pii_key(config)  # fail before any file when pseudonymisation lacks its key
     files = discover(config.landing_dir, selected)
     report = IngestReport()
     con = connect(config.warehouse_path, config=config)
@@ -92,11 +95,24 @@ def ingest_landing(
         # staged rows are numbered by rowid: insertion order must be kept
         con.execute("SET preserve_insertion_order = true")
         loaded, attempts = _read_manifest(con)
+        run_id = start_run(con, "ingest", selected, _utcnow())
+        report.run_id = run_id
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="beacon-sha256") as hasher:
             for file in files:
-                result = _process(con, config, file, loaded, attempts, hasher, verify_checksums)
+                result = _process(
+                    con, config, file, loaded, attempts, hasher, verify_checksums, run_id
+                )
                 report.files.append(result)
                 _log_result(result)
+        totals = report.totals()
+        finish_run(
+            con,
+            run_id,
+            files_loaded=totals["files_loaded"],
+            rows_inserted=totals["rows_inserted"],
+            rows_updated=totals["rows_updated"],
+            finished=_utcnow(),
+        )
     finally:
         con.close()
     skipped = [f for f in report.files if f.status == "skipped"]
@@ -147,6 +163,7 @@ def _process(
     attempts: dict[str, int],
     hasher: ThreadPoolExecutor,
     verify_checksums: bool,
+    run_id: int,
 ) -> FileResult:
     previous = loaded.get(file.relpath)
     if previous is not None:
@@ -188,7 +205,7 @@ def _process(
     digest = hasher.submit(digest_file, file.path, count_lines)
     started = _utcnow()
     try:
-        result = _load_file(con, config, file, attempts.get(file.relpath), digest, started)
+        result = _load_file(con, config, file, attempts.get(file.relpath), digest, started, run_id)
     except (FileRejected, ReconciliationError) as exc:
         result = _failed(con, file, attempts, digest, str(exc), started)
     except OSError as exc:  # vanished or unreadable since discovery
@@ -236,8 +253,9 @@ def _load_file(
     attempt_id: int | None,
     digest: Future[FileDigest],
     started: datetime,
+    run_id: int,
 ) -> FileResult:
-    contract = contract_for(file.feed)
+    contract = effective_contract(contract_for(file.feed), config.accepted_values)
     tz = config.feed_timezones.get(file.feed, "UTC")
     clock = _Clock(file.relpath)
     con.execute("SET TimeZone = $tz", {"tz": tz})
@@ -265,6 +283,7 @@ def _load_file(
     if checked_rows != valid_rows and staged.fill_raw is not None:
         staged.fill_raw(con, QUARANTINED)
     drop_temp_tables(con)  # the staged text is no longer needed: free its memory
+    phones_unparseable = apply_identity(con, CHECKED, file.feed, config, pii_key(config))
     reasons = dict(
         con.execute(
             f"SELECT _reason, count(*) FROM {QUARANTINED} GROUP BY _reason ORDER BY 2 DESC, 1"
@@ -277,7 +296,8 @@ def _load_file(
     con.execute("BEGIN")
     file_id = attempt_id or con.execute(f"SELECT nextval('{FILE_ID_SEQUENCE}')").fetchone()[0]
     ingested_at = _utcnow()
-    merged = _merge(con, contract, file, file_id, winners_sql, winners, ingested_at)
+    merged = _merge(con, contract, file.relpath, file_id, winners_sql, winners, ingested_at)
+    record_changed_days(con, run_id, file_id, file.feed)
     clock.lap("merged")
     quarantined = con.execute(
         f"INSERT INTO {QUARANTINE_TABLE} (file_id, feed, path, line, record_key, reason, "
@@ -304,8 +324,10 @@ def _load_file(
         rows_quarantined=quarantined,
         quarantine_reasons=reasons,
         file_id=file_id,
+        phones_unparseable=phones_unparseable,
     )
     sha = digest.result().sha256
+    _check_unchanged_since_discovery(file)
     _write_manifest(
         con,
         file_id=file_id,
@@ -322,6 +344,25 @@ def _load_file(
     con.execute("COMMIT")
     clock.lap("committed")
     return result
+
+
+def _check_unchanged_since_discovery(file: LandingFile) -> None:
+    """Refuse to commit a file that was rewritten while it was read (not immutable yet).
+
+    The size and mtime seen at discovery must still hold after reading and hashing; if
+    not, what was read may mix two versions, so the file is rolled back and failed (the
+    next run reads it again, whole).
+    """
+    try:
+        stat = file.path.stat()
+    except OSError as exc:
+        raise FileRejected(f"file vanished while it was being read: {exc}") from exc
+    if (stat.st_size, stat.st_mtime_ns) != (file.size_bytes, file.mtime_ns):
+        raise FileRejected(
+            "file changed while it was being read (size or mtime differ from discovery); "
+            "producers must write name.tmp and rename when complete. Not loaded; "
+            "retried on the next run"
+        )
 
 
 def _collapse_within_file(
@@ -356,13 +397,18 @@ class _Merged:
 def _merge(
     con: duckdb.DuckDBPyConnection,
     contract: Contract,
-    file: LandingFile,
+    path: str,
     file_id: int,
     winners: str,
     n_winners: int,
     ingested_at: datetime,
 ) -> _Merged:
-    """Insert new keys, update keys whose incoming version wins, count the rest."""
+    """Insert new keys, update keys whose incoming version wins, count the rest.
+
+    ``path`` is the incoming rows' file (relative path): it decides ties against stored
+    rows of an earlier file; against a stored row of the same file (a quarantine replay)
+    the later line wins.
+    """
     table = table_name(contract.feed)
     key = ident(contract.key)
     event = ident(contract.event_time)
@@ -388,8 +434,9 @@ def _merge(
         merged.inserted = con.execute(
             f"INSERT INTO {table} ({columns}) SELECT {select_new} FROM {winners}", params
         ).fetchone()[0]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {TOUCHED} AS SELECT {event} AS e FROM {winners}")
         merged.min_event_at, merged.max_event_at = con.execute(
-            f"SELECT min({event}), max({event}) FROM {winners}"
+            f"SELECT min(e), max(e) FROM {TOUCHED}"
         ).fetchone()
         return merged
 
@@ -405,9 +452,10 @@ def _merge(
         f"CASE WHEN {newer} THEN 'update' WHEN {older} THEN 'duplicate' "
         f"WHEN {identical} THEN 'duplicate' "
         f"WHEN h._old_path IS NULL OR $path > h._old_path THEN 'update' "
+        f"WHEN $path = h._old_path AND w._line > h._line THEN 'update' "
         f"ELSE 'duplicate' END AS _action, h.{event} AS _old_event_at "
         f"FROM {winners} AS w JOIN {HITS} AS h ON w.{key} = h.{key}",
-        {"path": file.relpath},
+        {"path": path},
     )
     merged.inserted = con.execute(
         f"INSERT INTO {table} ({columns}) SELECT {select_new} FROM {winners} AS w "
@@ -428,11 +476,14 @@ def _merge(
         f"SELECT count(*) FROM {ACTIONS} WHERE _action = 'duplicate'"
     ).fetchone()[0]
     # days touched: the new event time of inserted/updated rows and the old one of updates
-    merged.min_event_at, merged.max_event_at = con.execute(
-        f"SELECT min(e), max(e) FROM ("
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {TOUCHED} AS "
         f"SELECT w.{event} AS e FROM {winners} AS w ANTI JOIN "
         f"(SELECT _key FROM {ACTIONS} WHERE _action = 'duplicate') AS d ON w.{key} = d._key "
-        f"UNION ALL SELECT _old_event_at FROM {ACTIONS} WHERE _action = 'update')"
+        f"UNION ALL SELECT _old_event_at FROM {ACTIONS} WHERE _action = 'update'"
+    )
+    merged.min_event_at, merged.max_event_at = con.execute(
+        f"SELECT min(e), max(e) FROM {TOUCHED}"
     ).fetchone()
     return merged
 
@@ -518,6 +569,7 @@ def _write_manifest(
         "rows_updated": result.rows_updated if result else None,
         "rows_duplicate": result.rows_duplicate if result else None,
         "rows_quarantined": result.rows_quarantined if result else None,
+        "phones_unparseable": result.phones_unparseable if result else None,
         "min_event_at": min_event_at,
         "max_event_at": max_event_at,
         "error": error,

@@ -41,6 +41,8 @@ class FileResult:
     error: str | None = None
     #: the file's row in ``raw._files`` (None for a skipped file)
     file_id: int | None = None
+    #: phone numbers that did not parse as E.164 (stored as NULL; the rows are loaded)
+    phones_unparseable: int = 0
 
     @property
     def failed(self) -> bool:
@@ -60,6 +62,8 @@ class FileResult:
         if self.quarantine_reasons:
             reasons = sorted(self.quarantine_reasons.items(), key=lambda kv: (-kv[1], kv[0]))
             text += " (" + ", ".join(f"{n:,} {reason}" for reason, n in reasons) + ")"
+        if self.phones_unparseable:
+            text += f"; {self.phones_unparseable:,} phone numbers unparseable (stored as NULL)"
         return text
 
 
@@ -68,6 +72,8 @@ class IngestReport:
     """Every file the run looked at, in processing order."""
 
     files: list[FileResult] = field(default_factory=list)
+    #: this run's row in ``raw._ingest_runs`` (see :mod:`ingest.changes`)
+    run_id: int | None = None
 
     @property
     def ok(self) -> bool:

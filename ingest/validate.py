@@ -24,6 +24,9 @@ integral (``3`` or ``3.0``, not ``3.5``). Booleans: true/false, t/f, 1/0, yes/no
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping, Sequence
+
 from ingest.contracts import Contract, Field
 from ingest.sql import ident, literal, literal_list
 
@@ -124,3 +127,25 @@ def checked_sql(contract: Contract, stage_sql: str, raw_sql: str = "NULL") -> st
         f"FROM (SELECT _line, _bad, _raw, {texts} FROM ({stage_sql}) AS staged) AS texts"
         f") AS typed) AS checked"
     )
+
+
+def effective_contract(
+    contract: Contract, accepted_values: Mapping[str, Sequence[str]] | None = None
+) -> Contract:
+    """The contract with configured extra enum values (``BeaconConfig.accepted_values``,
+    keys ``"<feed>.<field>"``) added to its fields' enums. Ingest and quarantine replay
+    both validate against this, so a value accepted later is accepted everywhere."""
+    extra = {
+        name.partition(".")[2]: tuple(values)
+        for name, values in (accepted_values or {}).items()
+        if name.partition(".")[0] == contract.feed
+    }
+    if not extra:
+        return contract
+    fields = tuple(
+        dataclasses.replace(f, enum=f.enum + tuple(v for v in extra[f.name] if v not in f.enum))
+        if f.enum is not None and f.name in extra
+        else f
+        for f in contract.fields
+    )
+    return dataclasses.replace(contract, fields=fields)

@@ -2,8 +2,10 @@
 
 ``raw.<feed>`` holds one row per contract key (the latest delivery), typed from the
 contract, plus lineage columns ``_file_id``, ``_line`` and ``_ingested_at``.
-``raw._files`` is the manifest (one row per file attempt that loaded, failed or changed)
-and ``raw._quarantine`` the rows that failed validation. See ``docs/ingest.md``.
+``raw._files`` is the manifest (one row per file attempt that loaded, failed or changed),
+``raw._quarantine`` the rows that failed validation, ``raw._ingest_runs`` one row per
+ingest or replay run and ``raw._changed_days`` the event days each run's files touched.
+See ``docs/ingest.md``.
 
 DuckDB allows one writer process per file: open a connection per unit of work and close it.
 """
@@ -25,6 +27,9 @@ RAW_SCHEMA = "raw"
 MANIFEST_TABLE = f"{ident(RAW_SCHEMA)}.{ident('_files')}"
 QUARANTINE_TABLE = f"{ident(RAW_SCHEMA)}.{ident('_quarantine')}"
 FILE_ID_SEQUENCE = f"{ident(RAW_SCHEMA)}.{ident('_file_id_seq')}"
+RUNS_TABLE = f"{ident(RAW_SCHEMA)}.{ident('_ingest_runs')}"
+RUN_ID_SEQUENCE = f"{ident(RAW_SCHEMA)}.{ident('_run_id_seq')}"
+CHANGED_DAYS_TABLE = f"{ident(RAW_SCHEMA)}.{ident('_changed_days')}"
 #: lineage columns appended to every feed table
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_file_id", "BIGINT"),
@@ -67,6 +72,40 @@ CREATE TABLE IF NOT EXISTS {QUARANTINE_TABLE} (
     quarantined_at TIMESTAMP NOT NULL
 )
 """
+
+
+_RUNS_DDL = f"""
+CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (
+    run_id        BIGINT PRIMARY KEY,
+    kind          VARCHAR NOT NULL CHECK (kind IN ('ingest', 'replay')),
+    feeds         VARCHAR NOT NULL,
+    started_at    TIMESTAMP NOT NULL,
+    finished_at   TIMESTAMP,
+    files_loaded  BIGINT,
+    rows_inserted BIGINT,
+    rows_updated  BIGINT
+)
+"""
+
+_CHANGED_DAYS_DDL = f"""
+CREATE TABLE IF NOT EXISTS {CHANGED_DAYS_TABLE} (
+    run_id     BIGINT NOT NULL,
+    file_id    BIGINT NOT NULL,
+    feed       VARCHAR NOT NULL,
+    event_date DATE NOT NULL,
+    rows       BIGINT NOT NULL
+)
+"""
+
+#: columns added to existing tables after their first release (name, type)
+_ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    QUARANTINE_TABLE: (
+        ("replayed_at", "TIMESTAMP"),
+        ("replay_run_id", "BIGINT"),
+        ("replay_result", "VARCHAR"),
+    ),
+    MANIFEST_TABLE: (("phones_unparseable", "BIGINT"),),
+}
 
 
 def table_name(feed: str) -> str:
@@ -129,6 +168,14 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE SEQUENCE IF NOT EXISTS {FILE_ID_SEQUENCE} START 1")
         con.execute(_MANIFEST_DDL)
         con.execute(_QUARANTINE_DDL)
+        con.execute(f"CREATE SEQUENCE IF NOT EXISTS {RUN_ID_SEQUENCE} START 1")
+        con.execute(_RUNS_DDL)
+        con.execute(_CHANGED_DAYS_DDL)
+        for table, added in _ADDED_COLUMNS.items():
+            for name, sql_type in added:
+                con.execute(
+                    f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {ident(name)} {sql_type}"
+                )
         for contract in CONTRACTS.values():
             con.execute(feed_table_ddl(contract))
             existing = {

@@ -1,17 +1,5 @@
-{#- Identity normalisation used to match contacts to CRM customers. Engine differences live
-    in the dispatched implementations only. -#}
-
-{% macro normalize_phone(column) -%}
-    {{ return(adapter.dispatch('normalize_phone', 'beacon')(column)) }}
-{%- endmacro %}
-
-{% macro default__normalize_phone(column) -%}
-    nullif(regexp_replace(trim({{ column }}), '[^0-9+]', '', 'g'), '')
-{%- endmacro %}
-
-{% macro spark__normalize_phone(column) -%}
-    nullif(regexp_replace(trim({{ column }}), '[^0-9+]', ''), '')
-{%- endmacro %}
+{#- Identity normalisation used to match contacts to CRM customers. Phone numbers arrive
+    in E.164 (or as keyed hashes) from ingest: docs/ingest.md, "Identity and PII". -#}
 
 {% macro normalize_email(column) -%}
     nullif(lower(trim({{ column }})), '')

@@ -15,7 +15,8 @@ renamed as (
         direction,
         direction in ('inbound', 'callback') as is_customer_initiated,
         nullif(trim(customer_id), '') as customer_id,
-        {{ normalize_phone('phone_number') }} as phone_number,
+        -- E.164 (or its keyed hash) since ingest: docs/ingest.md, "Identity and PII"
+        nullif(trim(phone_number), '') as phone_number,
         {{ normalize_code('queue') }} as queue,
         nullif(trim(agent_id), '') as agent_id,
         arrived_at,

@@ -14,7 +14,8 @@ final as (
         event_type,
         occurred_at,
         {{ normalize_email('email') }} as email,
-        {{ normalize_phone('phone_number') }} as phone_number,
+        -- E.164 (or its keyed hash) since ingest: docs/ingest.md, "Identity and PII"
+        nullif(trim(phone_number), '') as phone_number,
         nullif(trim(segment), '') as segment,
         nullif(trim(needs_category), '') as needs_category,
         nullif(trim(region), '') as region,
