@@ -15,6 +15,8 @@ Zendesk audits) run on small hand-written fixtures in ``tests/fixtures/adapters/
 
 from __future__ import annotations
 
+import os
+
 import gzip
 import json
 from pathlib import Path
@@ -39,8 +41,10 @@ DATA = ROOT.parent / "shared" / "data"
 VOLVO = DATA / "bpic2013_volvo_incidents" / "VINST-new.csv.gz"
 HELPDESK = DATA / "helpdesk_eventlog" / "helpdesk.csv.gz"
 
+# CI always has shared/ beside the clone: there a missing export fails instead of skipping
 needs_real_data = pytest.mark.skipif(
-    not (VOLVO.exists() and HELPDESK.exists()), reason="shared/data real exports not present"
+    not (VOLVO.exists() and HELPDESK.exists()) and not os.environ.get("CI"),
+    reason="shared/data real exports not present",
 )
 
 #: per ticket, from raw.tickets, with the metric definitions (order: occurred_at, event_id,
