@@ -15,10 +15,9 @@ Zendesk audits) run on small hand-written fixtures in ``tests/fixtures/adapters/
 
 from __future__ import annotations
 
-import os
-
 import gzip
 import json
+import os
 from pathlib import Path
 
 import duckdb
