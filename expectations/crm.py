@@ -1,0 +1,42 @@
+"""The ``crm`` suite: one CRM event per row (key ``event_id``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from expectations import common
+from expectations.common import QualitySettings
+
+if TYPE_CHECKING:
+    from great_expectations import ExpectationSuite
+
+FEED = "crm"
+#: (later, earlier): a record is emitted after its event happened
+TIMESTAMP_ORDER = [("emitted_at", "occurred_at")]
+
+
+def suite(
+    *,
+    now: datetime,
+    settings: QualitySettings | None = None,
+    accepted_values: Mapping[str, tuple[str, ...]] | None = None,
+    has_history: bool = False,
+) -> ExpectationSuite:
+    c = common.inputs(FEED, settings, accepted_values, now, has_history)
+    return common.new_suite(
+        FEED,
+        [
+            *common.contract_columns(c),
+            *common.required_not_null(c),
+            *common.enum_values(c),
+            *common.minimums(c),
+            *common.timestamp_order(TIMESTAMP_ORDER),
+            *common.not_in_future(c),
+            *common.key_unique(c),
+            *common.null_shares(c),
+            *common.freshness(c),
+            *(common.volume(c) if c.has_history else []),
+        ],
+    )
