@@ -33,19 +33,10 @@ def suite(
     has_history: bool = False,
 ) -> ExpectationSuite:
     c = common.inputs(FEED, settings, accepted_values, now, has_history)
-    return common.new_suite(
-        FEED,
-        [
-            *common.contract_columns(c),
-            *common.required_not_null(c),
-            *common.enum_values(c),
-            *common.minimums(c),
-            *common.timestamp_order(TIMESTAMP_ORDER),
-            *common.not_in_future(c),
-            *common.key_unique(c),
-            *common.null_shares(c),
-            *common.freshness(c),
-            *(common.volume(c) if c.has_history else []),
+    return common.feed_suite(
+        c,
+        TIMESTAMP_ORDER,
+        extra=[
             common.share_of_rows_at_most(
                 "unidentified_share",
                 "customer_id IS NULL AND phone_number IS NULL",

@@ -90,6 +90,30 @@ def tag(expectation: Expectation, severity: Severity, name: str) -> Expectation:
     return expectation
 
 
+def feed_suite(
+    c: SuiteInputs,
+    ordered: list[tuple[str, str]],
+    extra: list[Expectation] | tuple[()] = (),
+) -> ExpectationSuite:
+    """The checks every feed gets, in one order, plus the feed's own ``extra`` ones."""
+    return new_suite(
+        c.contract.feed,
+        [
+            *contract_columns(c),
+            *required_not_null(c),
+            *enum_values(c),
+            *minimums(c),
+            *timestamp_order(ordered),
+            *not_in_future(c),
+            *key_unique(c),
+            *null_shares(c),
+            *freshness(c),
+            *(volume(c) if c.has_history else []),
+            *extra,
+        ],
+    )
+
+
 def new_suite(name: str, expectations: list[Expectation]) -> ExpectationSuite:
     import great_expectations as gx
 
