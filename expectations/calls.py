@@ -1,16 +1,14 @@
-"""The ``calls`` suite: one call leg per row (key ``leg_id``)."""
+"""The ``calls`` suite: one call leg per row (key ``leg_id``). The checks every feed gets
+are in ``common.feed_suite``; this module states what is particular to calls."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from expectations import common
-from expectations.common import QualitySettings
 
 if TYPE_CHECKING:
-    from great_expectations import ExpectationSuite
+    from great_expectations.expectations import Expectation
 
 FEED = "calls"
 #: (later, earlier): arrived_at ≤ queued_at ≤ answered_at ≤ ended_at ≤ emitted_at (the record
@@ -25,22 +23,12 @@ TIMESTAMP_ORDER = [
 ]
 
 
-def suite(
-    *,
-    now: datetime,
-    settings: QualitySettings | None = None,
-    accepted_values: Mapping[str, tuple[str, ...]] | None = None,
-    has_history: bool = False,
-) -> ExpectationSuite:
-    c = common.inputs(FEED, settings, accepted_values, now, has_history)
-    return common.feed_suite(
-        c,
-        TIMESTAMP_ORDER,
-        extra=[
-            common.share_of_rows_at_most(
-                "unidentified_share",
-                "customer_id IS NULL AND phone_number IS NULL",
-                c.settings.max_unidentified_share,
-            ),
-        ],
-    )
+def extra_checks(c: common.SuiteInputs) -> list[Expectation]:
+    """Calls that neither the IVR nor the caller's number identify (warning)."""
+    return [
+        common.share_of_rows_at_most(
+            "unidentified_share",
+            "customer_id IS NULL AND phone_number IS NULL",
+            c.settings.max_unidentified_share,
+        ),
+    ]

@@ -93,7 +93,7 @@ def tag(expectation: Expectation, severity: Severity, name: str) -> Expectation:
 def feed_suite(
     c: SuiteInputs,
     ordered: list[tuple[str, str]],
-    extra: list[Expectation] | tuple[()] = (),
+    extra: list[Expectation],
 ) -> ExpectationSuite:
     """The checks every feed gets, in one order, plus the feed's own ``extra`` ones."""
     return new_suite(

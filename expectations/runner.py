@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,11 +36,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SUITES: dict[str, Callable[..., ExpectationSuite]] = {
-    "calls": calls.suite,
-    "tickets": tickets.suite,
-    "crm": crm.suite,
-}
+#: the module that states each feed's particular checks (timestamp order, extra checks)
+FEED_SUITES = {"calls": calls, "tickets": tickets, "crm": crm}
 RESULTS_TABLE = '"raw"."_quality_results"'
 _RESULTS_DDL = f"""
 CREATE TABLE IF NOT EXISTS {RESULTS_TABLE} (
@@ -145,12 +142,9 @@ def build_suite(
     """
     common.ensure_gx()
     contract_for(feed)  # clear error for an unknown feed
-    return SUITES[feed](
-        now=now or _utcnow(),
-        settings=settings,
-        accepted_values=accepted_values,
-        has_history=has_history,
-    )
+    feed_module = FEED_SUITES[feed]
+    inputs = common.inputs(feed, settings, accepted_values, now or _utcnow(), has_history)
+    return common.feed_suite(inputs, feed_module.TIMESTAMP_ORDER, feed_module.extra_checks(inputs))
 
 
 def validate_batch(
