@@ -25,17 +25,10 @@ class TransformError(RuntimeError):
 
 @dataclass(frozen=True)
 class TransformResult:
+    """A dbt command that succeeded (a failure raises TransformError instead)."""
+
     command: str
     nodes: int
-    failures: tuple[str, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-
-def dbt_vars(config: BeaconConfig) -> dict[str, object]:
-    return config.metrics.as_dbt_vars()
 
 
 def run_dbt(
@@ -67,7 +60,7 @@ def run_dbt(
         "--log-path",
         str(work / "logs"),
         "--vars",
-        json.dumps(dbt_vars(config)),
+        json.dumps(config.metrics.as_dbt_vars()),
         *extra_args,
     ]
     log.info("dbt %s on %s", command, warehouse)
@@ -90,7 +83,7 @@ def run_dbt(
             failures.append(f"dbt {command} failed")
         raise TransformError("; ".join(failures))
     log.info("dbt %s: %d nodes passed", command, nodes)
-    return TransformResult(command=command, nodes=nodes, failures=tuple(failures))
+    return TransformResult(command=command, nodes=nodes)
 
 
 def _release_warehouse() -> None:
