@@ -3,7 +3,9 @@
 ``calls``, ``tickets`` and ``crm`` build each feed's suite (critical and warning
 expectations, see ``common``); ``runner.validate_batch`` validates a DuckDB table with it
 inside DuckDB and records the outcomes in ``raw._quality_results``; ``gx_duckdb`` holds the
-patch GX 1.24.1 needs on DuckDB. GX itself is imported only when a suite is built.
+patch GX 1.24.1 needs on DuckDB, ``sql_check`` the SQL check that runs its query once. The
+thresholds are ``BeaconConfig.quality`` (``QualitySettings``). GX itself is imported only
+when a suite is built.
 See ``docs/quality.md``.
 """
 

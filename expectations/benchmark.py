@@ -6,17 +6,24 @@ faulty rows so the failing-key queries run), then times, median of ``--repeat``:
 * ``validate_batch`` (the calls suite through GX, pushed down into DuckDB, failing keys,
   results persisted; GX's import and first context are warmed up before timing), and
 * the same checks as one bare DuckDB query (counts of violations per check), the physical
-  floor GX's overhead is compared with.
+  floor GX's overhead is compared with;
+* the load of the same rows from a landed Parquet file by ``ingest.ingest_landing`` into a
+  fresh warehouse, with the quality gates off (the load itself) and on (the load as ingest
+  runs it, gate included: staging, validation against ``raw``, quarantine).
+
+The issue's goal: the gates take no longer than the load, and at most 2x the bare SQL.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -92,6 +99,8 @@ def bare_query(settings: QualitySettings) -> tuple[str, list[str]]:
             parts.append(f"count(DISTINCT {col}) = count(*)")
         elif kind == "null_share":
             parts.append(f"avg(CASE WHEN {col} IS NULL THEN 1.0 ELSE 0.0 END)")
+        elif name == "freshness":
+            parts.append(f"max({ident(contract.event_time)})")
         elif name == "unidentified_share":
             parts.append(
                 "avg(CASE WHEN customer_id IS NULL AND phone_number IS NULL THEN 1 ELSE 0 END)"
@@ -99,6 +108,49 @@ def bare_query(settings: QualitySettings) -> tuple[str, list[str]]:
         names.extend([name] * (len(parts) - before))
     assert contract.key == "leg_id"
     return "SELECT " + ",\n       ".join(parts) + "\nFROM batch", names
+
+
+def _median(label: str, runs: list[float]) -> float:
+    m = statistics.median(runs)
+    print(f"{label:<34} median {m:6.2f}s  runs {', '.join(f'{x:.2f}' for x in runs)}")
+    return m
+
+
+def load_with_ingest(
+    landing: Path, warehouse: Path, rows: int, gates: bool, validations: list[float] | None = None
+) -> float:
+    """Seconds for ``ingest_landing`` to load the landing zone into a fresh warehouse;
+    ``validations`` receives the seconds of each ``validate_batch`` the gate ran."""
+    import expectations
+    from beacon.config import BeaconConfig, QualityConfig
+    from ingest import ingest_landing
+
+    shutil.rmtree(warehouse.parent, ignore_errors=True)
+    config = BeaconConfig(
+        landing_dir=landing,
+        warehouse_path=warehouse,
+        quality=QualityConfig(gates=gates, data_docs=False),
+    )
+    original = expectations.validate_batch
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            if validations is not None:
+                validations.append(time.perf_counter() - t)
+
+    expectations.validate_batch = timed  # the gate imports it from the package when it runs
+    try:
+        t = time.perf_counter()
+        report = ingest_landing(config, ["calls"])
+        seconds = time.perf_counter() - t
+    finally:
+        expectations.validate_batch = original
+    totals = report.totals()
+    assert totals["rows_read"] == rows and totals["files_loaded"] == 1, totals
+    return seconds
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -111,7 +163,15 @@ def main(argv: list[str] | None = None) -> None:
         path = Path(tmp) / "bench.duckdb"
         t = time.perf_counter()
         make_calls_batch(path, args.rows)
-        print(f"generated {args.rows:,} calls legs in {time.perf_counter() - t:.2f}s")
+        landing = Path(tmp) / "landing"
+        parquet = landing / "calls" / f"calls_{args.rows}.parquet"
+        parquet.parent.mkdir(parents=True)
+        con = duckdb.connect(str(path))
+        try:  # the same rows as a landed Parquet file (the path is ours: a temp folder)
+            con.execute(f"COPY batch TO {literal(str(parquet))} (FORMAT parquet)")
+        finally:
+            con.close()
+        print(f"generated {args.rows:,} calls legs (+ Parquet) in {time.perf_counter() - t:.2f}s")
 
         t = time.perf_counter()
         small = Path(tmp) / "warmup.duckdb"
@@ -119,10 +179,11 @@ def main(argv: list[str] | None = None) -> None:
         validate_batch(small, "calls", "batch", now=NOW, persist=False)
         print(f"warm-up (GX import, first context, 10 rows): {time.perf_counter() - t:.2f}s")
 
-        gates, bare = [], []
+        gates, bare, load, gated_load, in_gate = [], [], [], [], []
         validation = None
         sql, names = bare_query(settings)
         counts: dict[str, object] = {}
+        warehouse = Path(tmp) / "warehouse" / "beacon.duckdb"
         for _ in range(args.repeat):
             t = time.perf_counter()
             validation = validate_batch(path, "calls", "batch", now=NOW, settings=settings)
@@ -135,6 +196,10 @@ def main(argv: list[str] | None = None) -> None:
                 counts = dict(zip(names, row, strict=True))
             finally:
                 con.close()
+            load.append(load_with_ingest(landing, warehouse, args.rows, gates=False))
+            gated_load.append(
+                load_with_ingest(landing, warehouse, args.rows, gates=True, validations=in_gate)
+            )
         assert validation is not None
         keys = sum(len(k) for k in validation.failing_keys.values())
         print(
@@ -145,14 +210,16 @@ def main(argv: list[str] | None = None) -> None:
         for o in validation.outcomes:
             if o.unexpected_count is not None and o.severity == "critical":
                 assert (counts[o.expectation] or 0) == o.unexpected_count, o
-        g, b = statistics.median(gates), statistics.median(bare)
-        print(
-            f"gates (validate_batch)  median {g:.2f}s  runs {', '.join(f'{x:.2f}' for x in gates)}"
-        )
-        print(
-            f"bare DuckDB query       median {b:.2f}s  runs {', '.join(f'{x:.2f}' for x in bare)}"
-        )
+        print(f"\n{args.rows:,} rows, median of {args.repeat}")
+        g = _median("gates (validate_batch)", gates)
+        b = _median("same checks as bare DuckDB SQL", bare)
+        ld = _median("load: ingest_landing, Parquet", load)
+        gl = _median("load with the gates on (ingest)", gated_load)
+        ig = _median("  of which validate_batch (gate)", in_gate)
         print(f"gates / bare: {g / b:.1f}x")
+        print(f"gates / load: {g / ld:.2f}x")
+        print(f"gated load - load: {gl - ld:+.2f}s ({(gl - ld) / ld:+.0%})")
+        print(f"validate_batch in the gate / load: {ig / ld:.2f}x")
 
 
 if __name__ == "__main__":

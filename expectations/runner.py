@@ -58,7 +58,11 @@ CREATE TABLE IF NOT EXISTS {RESULTS_TABLE} (
 )
 """
 #: GX's answer per expectation: counts and the SQL of the failing rows, not the rows
-_RESULT_FORMAT_BASE = {"result_format": "SUMMARY", "return_unexpected_index_query": True}
+_RESULT_FORMAT_BASE = {
+    "result_format": "SUMMARY",
+    "return_unexpected_index_query": True,
+    "partial_unexpected_count": 0,
+}
 
 
 @dataclass(frozen=True)
@@ -135,15 +139,31 @@ def build_suite(
     settings: QualitySettings | None = None,
     accepted_values: Mapping[str, tuple[str, ...]] | None = None,
     has_history: bool = False,
+    unique_within: str | None = None,
+    has_crm: bool = False,
+    index_column: str | None = None,
 ) -> ExpectationSuite:
     """The suite of ``feed`` (``now`` naive UTC, default the current time).
 
-    ``has_history``: ``raw.<feed>`` exists, so the volume check can compare with it.
+    ``has_history``: ``raw.<feed>`` exists, so the checks against history (volume, null
+    drift, redeliveries, tickets' created event) can use it; ``has_crm``: ``raw.crm``
+    exists (unknown customers). ``unique_within``: keys need only be unique within each
+    value of this column. ``index_column``: the column row-level SQL checks return
+    (default: the contract key).
     """
     common.ensure_gx()
     contract_for(feed)  # clear error for an unknown feed
     feed_module = FEED_SUITES[feed]
-    inputs = common.inputs(feed, settings, accepted_values, now or _utcnow(), has_history)
+    inputs = common.inputs(
+        feed,
+        settings,
+        accepted_values,
+        now or _utcnow(),
+        has_history,
+        unique_within,
+        has_crm=has_crm,
+        row_id=index_column,
+    )
     return common.feed_suite(inputs, feed_module.TIMESTAMP_ORDER, feed_module.extra_checks(inputs))
 
 
@@ -158,6 +178,9 @@ def validate_batch(
     now: datetime | None = None,
     persist: bool = True,
     data_docs_dir: os.PathLike[str] | str | bool | None = None,
+    catalog: str | None = None,
+    index_column: str | None = None,
+    unique_within: str | None = None,
 ) -> BatchValidation:
     """Validate table ``table`` (DuckDB's ``main`` schema) of ``warehouse`` as a ``feed`` batch.
 
@@ -167,22 +190,31 @@ def validate_batch(
     closed before returning; DuckDB refuses that while this process holds the file with a
     different configuration, so pass the connection in that case.
 
-    ``config`` supplies ``accepted_values``; ``now`` (naive UTC, default: the current time)
-    is the reference for "in the future". With ``persist`` every outcome is appended to
-    ``raw._quality_results``; with ``data_docs_dir`` GX Data Docs are written there
-    (``True``: :func:`default_data_docs_dir`, beside the warehouse file). A docs folder
-    shows one run: GX rebuilds its index from the ephemeral context's results.
+    ``config`` supplies ``accepted_values`` and, unless ``settings`` are given, the
+    thresholds (``config.quality``; without either, the defaults); ``now`` (naive UTC,
+    default: the current time) is the reference for "in the future". With ``persist``
+    every outcome is appended to ``raw._quality_results``; with ``data_docs_dir`` GX Data
+    Docs are written there (``True``: :func:`default_data_docs_dir`, beside the warehouse
+    file). A docs folder shows one run: GX rebuilds its index from the ephemeral context's
+    results.
 
     The table must live in ``main``: GX 1.24's column-type reflection queries it without
-    its schema.
+    its schema. With a connection, ``catalog`` names an attached database whose ``main``
+    holds the table (ingest's gate stages batches in an in-memory one): GX's cursors find
+    it by its plain name through the search path, while ``raw`` stays the warehouse's.
+
+    ``index_column`` identifies failing rows (default: the contract key);
+    ``unique_within``: keys need only be unique within each value of that column.
     """
     import sqlalchemy as sa
 
     ident(table)  # a plain name only
     validated_at = (now or _utcnow()).replace(tzinfo=None)
     accepted = config.accepted_values if config is not None else None
-    key = contract_for(feed).key
-    url, engine_kwargs = _engine_args(warehouse)
+    if settings is None:
+        settings = QualitySettings.from_config(config)
+    key = index_column or contract_for(feed).key
+    url, engine_kwargs = _engine_args(warehouse, catalog)
     engine = sa.create_engine(url, **engine_kwargs)
     datasource = None
     try:
@@ -192,6 +224,9 @@ def validate_batch(
             settings=settings,
             accepted_values=accepted,
             has_history=_table_exists(engine, "raw", feed),
+            unique_within=unique_within,
+            has_crm=_table_exists(engine, "raw", "crm"),
+            index_column=index_column,
         )
         result_format = {**_RESULT_FORMAT_BASE, "unexpected_index_column_names": [key]}
         context = ephemeral_context()
@@ -222,13 +257,14 @@ def validate_batch(
         )
         with engine.connect() as conn:
             for r in result.results:
-                validation.outcomes.append(_outcome(conn, feed, suite.name, key, r))
+                validation.outcomes.append(_outcome(conn, feed, suite.name, key, r, table))
         if persist:
             _persist(engine, validation)
     finally:
         engine.dispose()
         if datasource is not None:
-            _close(datasource)
+            # with a caller's connection GX only holds cursors of it, which close with it
+            _close(datasource, collect=isinstance(warehouse, str | os.PathLike))
     logger.log(logging.INFO if validation.passed else logging.WARNING, "%s", validation.summary())
     return validation
 
@@ -247,6 +283,7 @@ def default_data_docs_dir(
 
 def _engine_args(
     warehouse: os.PathLike[str] | str | duckdb.DuckDBPyConnection,
+    catalog: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """SQLAlchemy URL and engine arguments for a DuckDB path or an open connection."""
     import duckdb
@@ -255,8 +292,21 @@ def _engine_args(
         from duckdb_engine import ConnectionWrapper
 
         connection = warehouse
-        # each SQLAlchemy connection is a cursor (its own DuckDB connection, same database)
-        return "duckdb://", {"creator": lambda: ConnectionWrapper(connection.cursor())}
+        search_path = None
+        if catalog is not None:
+            home = connection.execute("SELECT current_database()").fetchall()[0][0]
+            search_path = f"{ident(home)}.main,{ident(catalog)}.main"
+
+        def creator() -> Any:
+            # each SQLAlchemy connection is a cursor (its own DuckDB connection, same database)
+            cursor = connection.cursor()
+            if search_path is not None:
+                cursor.execute("SET search_path = $path", {"path": search_path})
+            return ConnectionWrapper(cursor)
+
+        return "duckdb://", {"creator": creator}
+    if catalog is not None:
+        raise ValueError("catalog needs an open connection (an attached database)")
     return duckdb_url(warehouse), {}
 
 
@@ -266,29 +316,32 @@ def _table_exists(engine: Any, schema: str, table: str) -> bool:
     with engine.connect() as conn:
         rows = conn.execute(
             sa.text(
-                "SELECT 1 FROM information_schema.tables "
-                "WHERE table_schema = :schema AND table_name = :table"
+                "SELECT 1 FROM information_schema.tables WHERE table_catalog = "
+                "current_database() AND table_schema = :schema AND table_name = :table"
             ),
             {"schema": schema, "table": table},
         ).fetchall()
     return bool(rows)
 
 
-def _close(datasource: Any) -> None:
+def _close(datasource: Any, collect: bool = True) -> None:
     """Release every DuckDB connection GX opened, so the file is free for other configs.
 
     DuckDB refuses a second connection to a file with a different configuration while one
-    is open in the process (duckdb-engine's differs from a plain ``duckdb.connect``).
+    is open in the process (duckdb-engine's differs from a plain ``duckdb.connect``). Some
+    stay referenced by GX's objects until a garbage collection (``collect``: ≈ 0.13 s, so
+    skipped when GX worked on cursors of the caller's connection, which close with it).
     """
     import gc
 
     datasource.get_execution_engine().close()
     if datasource._engine is not None:  # created only if GX asked for it
         datasource._engine.dispose()
-    gc.collect()
+    if collect:
+        gc.collect()
 
 
-def _outcome(conn: Any, feed: str, suite: str, key: str, r: Any) -> ExpectationOutcome:
+def _outcome(conn: Any, feed: str, suite: str, key: str, r: Any, table: str) -> ExpectationOutcome:
     cfg = r.expectation_config
     meta = cfg.meta or {}
     res = r.result or {}
@@ -302,9 +355,23 @@ def _outcome(conn: Any, feed: str, suite: str, key: str, r: Any) -> ExpectationO
     if observed is None and res.get("unexpected_percent") is not None:
         observed = f"{res['unexpected_percent']:.4g}% unexpected"
     keys = None
+    unexpected_count = res.get("unexpected_count")
     query = res.get("unexpected_index_query")
+    rows_query = kwargs.get("unexpected_rows_query")
+    if isinstance(rows_query, str) and meta.get("key_column") and error is None:
+        unexpected_count = observed  # a row-level SQL check returns one row per failing row
     if severity == CRITICAL and not r.success and isinstance(query, str) and error is None:
         keys = _failing_keys(conn, query, key, kwargs)
+    elif isinstance(rows_query, str) and not r.success and error is None:
+        sql = rows_query.format(batch=ident(table))
+        if meta.get("key_column"):
+            # its query returns the failing rows' identifiers in that column
+            if severity == CRITICAL:
+                keys = _rows_keys(conn, sql, meta["key_column"])
+        else:
+            # a threshold check: how many rows its query returned, and the first of them
+            # (what crossed the threshold: the share, the drifting fields, stale tickets …)
+            observed = {"rows": observed, "sample": _sample_rows(conn, sql)}
     return ExpectationOutcome(
         feed=feed,
         suite=suite,
@@ -314,7 +381,7 @@ def _outcome(conn: Any, feed: str, suite: str, key: str, r: Any) -> ExpectationO
         column=column,
         observed_value=observed if error is None else error,
         element_count=res.get("element_count"),
-        unexpected_count=res.get("unexpected_count"),
+        unexpected_count=unexpected_count,
         passed=bool(r.success),
         failing_keys=keys,
         error=error,
@@ -353,6 +420,36 @@ def _failing_keys(conn: Any, query: str, key: str, kwargs: Mapping[str, Any]) ->
         f"SELECT DISTINCT u.{ident(key)} FROM ({query.strip().rstrip(';')}) AS u{where} ORDER BY 1"
     )
     return tuple(str(row[0]) for row in conn.execute(sa.text(sql)).fetchall())
+
+
+def _rows_keys(conn: Any, sql: str, column: str) -> tuple[str, ...]:
+    """The distinct values of ``column`` that a row-level SQL check returned, sorted."""
+    text = f"SELECT DISTINCT u.{ident(column)} FROM ({sql}) AS u ORDER BY 1"
+    return tuple(str(row[0]) for row in conn.exec_driver_sql(text).fetchall())
+
+
+#: rows of a failed threshold check kept as its observed value
+SAMPLE_ROWS = 20
+
+
+def _sample_rows(conn: Any, sql: str) -> list[dict[str, Any]]:
+    """The first rows a failed threshold check returned (JSON-ready), e.g. the share."""
+    result = conn.exec_driver_sql(f"SELECT * FROM ({sql}) AS u LIMIT {SAMPLE_ROWS}")
+    names = list(result.keys())
+    return [
+        {
+            n: v if v is None or isinstance(v, int | float | str | bool) else str(v)
+            for n, v in zip(names, row, strict=True)
+        }
+        for row in result.fetchall()
+    ]
+
+
+def ensure_results_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Create ``raw._quality_results`` if missing (ingest does so up front, so that the
+    table, and the dbt models over it, exist even before the first validation)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    con.execute(_RESULTS_DDL)
 
 
 def _persist(engine: Any, validation: BatchValidation) -> None:
@@ -450,5 +547,6 @@ __all__ = [
     "ExpectationOutcome",
     "build_suite",
     "default_data_docs_dir",
+    "ensure_results_table",
     "validate_batch",
 ]

@@ -190,6 +190,9 @@ def _replay_file(
     from ingest.load import (
         ACTIONS,
         CHECKED,
+        GATED,
+        QUARANTINED,
+        WINNERS,
         _collapse_within_file,
         _drop_temp,
         _merge,
@@ -223,11 +226,23 @@ def _replay_file(
         )
         if valid == 0:
             return
-        report.phones_unparseable += apply_identity(con, CHECKED, feed, config, pii_key(config))
         winners_sql, n_winners = _collapse_within_file(con, contract, valid)
+        merge_sql, merge_rows = winners_sql, n_winners
+        identity_table = WINNERS if winners_sql == WINNERS else CHECKED
+        gated = _gate(con, config, contract, report.run_id or 0, file_id, winners_sql, valid)
+        if gated is not None:
+            failed, refused = gated
+            report.still_quarantined.update(failed)
+            if refused:
+                return
+            merge_sql = identity_table = GATED
+            merge_rows = con.execute(f"SELECT count(*) FROM {GATED}").fetchall()[0][0]
+        report.phones_unparseable += apply_identity(
+            con, identity_table, feed, config, pii_key(config)
+        )
         con.execute("BEGIN")
         at = _utcnow()
-        merged = _merge(con, contract, path, file_id, winners_sql, n_winners, at)
+        merged = _merge(con, contract, path, file_id, merge_sql, merge_rows, at)
         record_changed_days(con, report.run_id or 0, file_id, feed)
         key = ident(contract.key)
         has_actions = con.execute(
@@ -240,10 +255,15 @@ def _replay_file(
             if has_actions
             else "'inserted'"
         )
+        # rows the gate failed stay quarantined (open): they have no replay result
+        gate_failed = (
+            f" AND c._line NOT IN (SELECT _line FROM {QUARANTINED})" if gated is not None else ""
+        )
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {REPLAY_RESULTS} AS SELECT c._line, "
-            f"CASE WHEN c._line IN (SELECT _line FROM {winners_sql}) THEN {action} "
-            f"ELSE 'duplicate' END AS result FROM {CHECKED} AS c WHERE c._reason IS NULL"
+            f"CASE WHEN c._line IN (SELECT _line FROM {merge_sql}) THEN {action} "
+            f"ELSE 'duplicate' END AS result FROM {CHECKED} AS c "
+            f"WHERE c._reason IS NULL{gate_failed}"
         )
         con.execute(
             f"UPDATE {QUARANTINE_TABLE} AS q SET replayed_at = $at, replay_run_id = $run_id, "
@@ -280,6 +300,47 @@ def _replay_file(
         _drop_temp(con)
         for name in (REPLAY_ROWS, REPLAY_RESULTS, TOUCHED):
             con.execute(f"DROP TABLE IF EXISTS temp.main.{ident(name)}")
+
+
+def _gate(
+    con: duckdb.DuckDBPyConnection,
+    config: BeaconConfig,
+    contract: Contract,
+    run_id: int,
+    file_id: int,
+    winners_sql: str,
+    valid: int,
+) -> tuple[Counter[str], bool] | None:
+    """Run the feed's quality gate on the rows about to be replayed (None: gates off).
+
+    Leaves the rows that pass in ``GATED`` and those that fail in ``QUARANTINED``; returns
+    the failures by reason and whether the batch was refused whole (then nothing is
+    replayed: every row stays quarantined).
+    """
+    from ingest.gate import REFUSED_PREFIX, Gate
+    from ingest.load import GATED, QUARANTINED
+
+    gate = Gate.open(con, config, contract, run_id)
+    if not gate.enabled:
+        return None
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {QUARANTINED} "
+            "(_line BIGINT, _key VARCHAR, _reason VARCHAR, _raw VARCHAR)"
+        )
+        gate.add(0, winners_sql, QUARANTINED, valid)
+        gate.validate(data_docs=False, refuse_bad_share=False, label=f"replay-{run_id}.{file_id}")
+        gate.file_rows(0, GATED, QUARANTINED)
+        refused = gate.verdicts[0].refused
+    finally:
+        gate.clear()
+    failed = Counter(
+        dict(con.execute(f"SELECT _reason, count(*) FROM {QUARANTINED} GROUP BY 1").fetchall())
+    )
+    losers = valid - sum(failed.values())
+    if refused is not None and losers:  # within-file duplicates stay with their winners
+        failed[REFUSED_PREFIX + refused] += losers
+    return failed, refused is not None
 
 
 def _replay_stage_sql(contract: Contract) -> str:

@@ -1,6 +1,8 @@
 """With the simulator's dirt switch on, every injected fault is caught: bad rows are
-quarantined, redeliveries deduplicated, late files loaded; nothing is loaded silently and
-every file's counts reconcile (issue #2)."""
+quarantined (by ingest's contract checks, or by the quality gates with the expectation's
+name), redeliveries deduplicated, late files loaded; nothing is loaded silently and every
+file's counts reconcile (issues #2, #3 and #4). The quarantine equals the list of injected
+row faults in the ground truth, row for row."""
 
 from __future__ import annotations
 
@@ -12,7 +14,20 @@ import pytest
 
 from tests.conftest import simulate_centre
 
-ROW_FAULTS = ("malformed_line", "bad_timestamp", "negative_duration", "unknown_enum")
+#: faults ingest's contract checks catch → the quarantine reason they must get
+CONTRACT_FAULTS = {
+    "malformed_line": "malformed_record",
+    "bad_timestamp": "bad_timestamp:",
+    "negative_duration": "below_minimum:",
+    "unknown_enum": "unknown_value:",
+}
+#: faults the contract accepts and the quality gates (GX, critical) catch
+GATE_FAULTS = {
+    "out_of_order": "quality:order:",
+    "implausible_duration": "quality:duration:talk_seconds",
+    "future_timestamp": "quality:not_future:emitted_at",
+}
+ROW_FAULTS = (*CONTRACT_FAULTS, *GATE_FAULTS)
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +59,45 @@ def test_every_fault_type_was_injected(dirty):
     injected = dict(con.execute("select fault_type, count(*) from faults group by all").fetchall())
     for fault_type in (*ROW_FAULTS, "redelivery", "late_file"):
         assert injected.get(fault_type, 0) > 0, f"no {fault_type} injected"
+
+
+def test_the_quarantine_is_exactly_the_list_of_injected_row_faults(dirty):
+    _, _, report, con = dirty
+    assert report.ok and report.totals()["files_refused"] == 0
+    injected = con.execute(
+        "select file, line, fault_type from faults where fault_type in ? order by all",
+        [list(ROW_FAULTS)],
+    ).fetchall()
+    caught = con.execute("select path, line, reason from raw._quarantine order by all").fetchall()
+    assert [(f, line) for f, line, _ in injected] == [(p, line) for p, line, _ in caught]
+    expected = {**CONTRACT_FAULTS, **GATE_FAULTS}
+    wrong = [
+        (file, line, fault, reason)
+        for (file, line, fault), (_, _, reason) in zip(injected, caught, strict=True)
+        if not reason.startswith(expected[fault])
+    ]
+    assert wrong == []
+    kinds = {fault for _, _, fault in injected}
+    assert set(GATE_FAULTS) <= kinds  # the gates had something to catch
+
+
+def test_gate_faults_are_recorded_as_failed_critical_expectations(dirty):
+    _, _, _, con = dirty
+    failed = {
+        name
+        for (name,) in con.execute(
+            "select distinct expectation from raw._quality_results "
+            "where severity = 'critical' and not passed"
+        ).fetchall()
+    }
+    assert any(name.startswith("order:") for name in failed)
+    assert {"duration:talk_seconds", "not_future:emitted_at"} <= failed
+    assert (
+        con.execute("select sum(rows_failed) from raw._gate_files").fetchall()[0][0]
+        == con.execute(
+            "select count(*) from faults where fault_type in ?", [list(GATE_FAULTS)]
+        ).fetchall()[0][0]
+    )
 
 
 def test_every_injected_bad_row_is_quarantined_at_its_file_and_line(dirty):
@@ -134,6 +188,25 @@ def test_counts_reconcile_per_file_against_the_files_themselves(dirty):
 def test_marts_build_on_dirty_data(dirty):
     from beacon.pipeline import build_marts
 
-    _, config, _, con = dirty
+    centre, config, _, con = dirty
     con.close()  # one writer: release the file for dbt
     build_marts(config)
+    con = duckdb.connect(str(config.warehouse_path), read_only=True)
+    try:
+        # the quality marts tell the same story as the ground truth
+        health = con.execute(
+            "select sum(rows_read), sum(rows_inserted + rows_updated + rows_duplicate "
+            "+ rows_quarantined), sum(rows_quarantined_by_quality_gate), sum(files_refused) "
+            "from marts.mart_feed_health_daily"
+        ).fetchall()[0]
+        faults_path = str(centre.truth_dir / "faults.parquet").replace("'", "''")
+        gate_faults = con.execute(
+            f"select count(*) from read_parquet('{faults_path}') where fault_type in ?",
+            [list(GATE_FAULTS)],
+        ).fetchall()[0][0]
+        assert health[0] == health[1] > 0
+        assert health[2] == gate_faults > 0 and health[3] == 0
+        statuses = con.execute("select feed, feed_status from marts.mart_feed_status").fetchall()
+        assert sorted(statuses) == [("calls", "ok"), ("crm", "ok"), ("tickets", "ok")]
+    finally:
+        con.close()

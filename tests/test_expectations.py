@@ -459,3 +459,273 @@ def test_the_benchmark_runs_and_gx_agrees_with_the_bare_query(capsys):
 
     main(["--rows", "2000", "--repeat", "1"])  # asserts the violation counts agree
     assert "gates / bare" in capsys.readouterr().out
+
+
+# --- checks against history (raw.<feed>, raw.crm) -------------------------------------------
+
+
+def _history(path: Path, feed: str, rows: list[dict]) -> None:
+    """``raw.<feed>`` holding ``rows`` (earlier batches), typed by the contract."""
+    make_batch(path, feed, rows, table="_history")
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+        con.execute(f'CREATE OR REPLACE TABLE raw."{feed}" AS SELECT * FROM _history')
+        con.execute("DROP TABLE _history")
+    finally:
+        con.close()
+
+
+def _outcome(v, name):
+    (o,) = [o for o in v.outcomes if o.expectation == name]
+    return o
+
+
+def test_redeliveries_from_earlier_batches_warn_above_the_share(tmp_path):
+    path = tmp_path / "w.duckdb"
+    _history(path, "calls", [call(f"old{i}") for i in range(10)])
+    make_batch(path, "calls", [call("old0")] + [call(f"new{i}") for i in range(19)])
+    few = validate_batch(path, "calls", "batch", now=NOW, persist=False)
+    assert _outcome(few, "redelivery_share").passed  # 1 of 20 keys: 5 % ≤ 10 %
+    make_batch(path, "calls", [call(f"old{i}") for i in range(3)] + [call("new")])
+    many = validate_batch(path, "calls", "batch", now=NOW, persist=False)
+    o = _outcome(many, "redelivery_share")
+    assert many.passed and not o.passed and o.severity == "warning"
+    assert o.observed_value["sample"] == [
+        {"batch_rows": 4, "redelivered_rows": 3, "share": pytest.approx(0.75)}
+    ]
+    relaxed = validate_batch(
+        path,
+        "calls",
+        "batch",
+        now=NOW,
+        persist=False,
+        settings=QualitySettings(max_redelivery_share=0.8),
+    )
+    assert _outcome(relaxed, "redelivery_share").passed
+
+
+def test_customers_unknown_to_the_crm_warn_above_the_share(tmp_path):
+    path = tmp_path / "w.duckdb"
+    make_batch(path, "calls", [call("a", customer_id="cust-known"), call("b")])
+    no_crm = validate_batch(path, "calls", "batch", now=NOW, persist=False)
+    assert "unknown_customer_share" not in {o.expectation for o in no_crm.outcomes}
+    _history(path, "crm", [crm_event("e1", customer_id="cust-known")])
+    # 1 of the 2 rows with a customer_id is unknown (rows without one do not count)
+    make_batch(
+        path,
+        "calls",
+        [call("a", customer_id="cust-known"), call("b", customer_id="cust-ghost")]
+        + [call(f"anon{i}", customer_id=None) for i in range(8)],
+    )
+    v = validate_batch(path, "calls", "batch", now=NOW, persist=False)
+    o = _outcome(v, "unknown_customer_share")
+    assert v.passed and not o.passed
+    assert o.observed_value["sample"][0]["unknown_to_crm"] == 1
+    assert o.observed_value["sample"][0]["rows_with_customer"] == 2
+    # tickets are checked the same way; the crm feed itself is not
+    make_batch(path, "tickets", [ticket("t1", customer_id="cust-ghost")])
+    assert not _outcome(
+        validate_batch(path, "tickets", "batch", now=NOW, persist=False), "unknown_customer_share"
+    ).passed
+    make_batch(path, "crm", [crm_event("e2", customer_id="cust-new")])
+    crm = validate_batch(path, "crm", "batch", now=NOW, persist=False)
+    assert "unknown_customer_share" not in {o.expectation for o in crm.outcomes}
+
+
+def test_an_empty_crm_does_not_make_every_customer_unknown(tmp_path):
+    path = tmp_path / "w.duckdb"
+    _history(path, "crm", [])
+    make_batch(path, "calls", [call("a", customer_id="cust-1")])
+    v = validate_batch(path, "calls", "batch", now=NOW, persist=False)
+    assert _outcome(v, "unknown_customer_share").passed
+
+
+def test_null_rate_drift_is_measured_against_the_feeds_history(tmp_path):
+    path = tmp_path / "w.duckdb"
+    # history: contact_reason set on 90 % of legs, agent_id always
+    _history(
+        path,
+        "calls",
+        [call(f"h{i}", contact_reason=None if i % 10 == 0 else "billing") for i in range(20)],
+    )
+    same = [call(f"s{i}", contact_reason=None if i % 10 == 0 else "x") for i in range(10)]
+    make_batch(path, "calls", same)
+    assert _outcome(
+        validate_batch(path, "calls", "batch", now=NOW, persist=False), "null_drift"
+    ).passed
+    # 40 % null (+30 points) is drift, though below the fixed 50 % cap of null_share
+    drifted = [call(f"d{i}", contact_reason=None if i < 4 else "x") for i in range(10)]
+    make_batch(path, "calls", drifted)
+    v = validate_batch(path, "calls", "batch", now=NOW, persist=False)
+    o = _outcome(v, "null_drift")
+    assert not o.passed and _outcome(v, "null_share:contact_reason").passed
+    (row,) = o.observed_value["sample"]
+    assert row["field"] == "contact_reason"
+    assert row["batch_null_share"] == pytest.approx(0.4)
+    assert row["history_null_share"] == pytest.approx(0.1)
+    # the allowed increase is configurable
+    old = validate_batch(
+        path,
+        "calls",
+        "batch",
+        now=NOW,
+        persist=False,
+        settings=QualitySettings(max_null_share_increase=0.35),
+    )
+    assert _outcome(old, "null_drift").passed
+    # only the trailing 28 days count: long ago contact_reason was never empty
+    _history(
+        path,
+        "calls",
+        [call(f"h{i}", contact_reason=None if i < 8 else "x") for i in range(20)]
+        + [call(f"ancient{i}", arrived_at=_at(-60 * 24 * 60)) for i in range(200)],
+    )
+    assert _outcome(
+        validate_batch(path, "calls", "batch", now=NOW, persist=False), "null_drift"
+    ).passed
+
+
+def test_a_tickets_events_must_not_precede_its_created_event(tmp_path):
+    """created ≤ solved across rows, with the created event in the batch or in raw.tickets."""
+    path = tmp_path / "w.duckdb"
+    rows = [
+        ticket("a0", ticket_id="A", occurred_at=_at(0)),
+        ticket(
+            "a1", ticket_id="A", event_type="status_changed", status="solved", occurred_at=_at(-5)
+        ),
+        ticket(
+            "a2", ticket_id="A", event_type="status_changed", status="solved", occurred_at=_at(0)
+        ),
+        ticket(
+            "b1", ticket_id="B", event_type="status_changed", status="solved", occurred_at=_at(-1)
+        ),
+        ticket(
+            "c1", ticket_id="C", event_type="assigned", status=None, group="g", occurred_at=_at(-9)
+        ),
+    ]
+    make_batch(path, "tickets", rows)
+    v = validate_batch(path, "tickets", "batch", now=NOW, persist=False)
+    # B and C have no created event (yet): not judged
+    assert v.failing_keys == {"order:events>=created": ("a1",)}
+    assert _outcome(v, "order:events>=created").unexpected_count == 1
+    # B's created event was loaded by an earlier batch, after B's solved event
+    _history(path, "tickets", [ticket("b0", ticket_id="B", occurred_at=_at(0))])
+    v = validate_batch(path, "tickets", "batch", now=NOW, persist=False)
+    assert v.failing_keys == {"order:events>=created": ("a1", "b1")}
+    # a batch that redelivers B's created event earlier replaces raw's version
+    make_batch(path, "tickets", rows + [ticket("b0", ticket_id="B", occurred_at=_at(-2))])
+    v = validate_batch(path, "tickets", "batch", now=NOW, persist=False)
+    assert v.failing_keys == {"order:events>=created": ("a1",)}
+
+
+def test_tickets_left_open_too_long_warn(tmp_path):
+    path = tmp_path / "w.duckdb"
+    old = NOW - timedelta(days=40)
+    rows = [ticket(f"o{i}", ticket_id=f"T{i}", occurred_at=old) for i in range(10)]
+    rows += [
+        ticket(
+            f"s{i}",
+            ticket_id=f"T{i}",
+            event_type="status_changed",
+            status="solved",
+            occurred_at=old + timedelta(days=1),
+        )
+        for i in range(9)
+    ]
+    rows.append(ticket("young", ticket_id="Y", occurred_at=NOW - timedelta(days=2)))
+    make_batch(path, "tickets", rows)
+    v = validate_batch(path, "tickets", "batch", now=NOW, persist=False)
+    o = _outcome(v, "stale_open_share")  # T9: 1 of 10 month-old tickets, > 1 %
+    assert v.passed and not o.passed and o.severity == "warning"
+    assert o.observed_value["rows"] == 1
+    assert o.observed_value["sample"][0]["ticket_id"] == "T9"
+    # T9 was solved in an earlier batch
+    _history(
+        path,
+        "tickets",
+        [
+            ticket(
+                "s9",
+                ticket_id="T9",
+                event_type="status_changed",
+                status="closed",
+                occurred_at=old + timedelta(days=3),
+            )
+        ],
+    )
+    make_batch(path, "tickets", rows)
+    assert _outcome(
+        validate_batch(path, "tickets", "batch", now=NOW, persist=False), "stale_open_share"
+    ).passed
+
+
+# --- how ingest's gate calls it ---------------------------------------------------------------
+
+
+def test_the_config_quality_section_sets_the_thresholds(tmp_path):
+    path = make_batch(tmp_path / "w.duckdb", "calls", [call("long", talk_seconds=7200.0)])
+    assert validate_batch(path, "calls", "batch", now=NOW, persist=False).passed
+    config = BeaconConfig._from_mapping({"quality": {"max_duration_seconds": 3600}})
+    strict = validate_batch(path, "calls", "batch", now=NOW, persist=False, config=config)
+    assert strict.failing_keys == {"duration:talk_seconds": ("long",)}
+    # explicit settings win over the config's
+    explicit = validate_batch(
+        path, "calls", "batch", now=NOW, persist=False, config=config, settings=QualitySettings()
+    )
+    assert explicit.passed
+    assert QualitySettings.from_config(config).max_duration_seconds == 3600
+    assert QualitySettings.from_config(None) == QualitySettings()
+
+
+def test_a_batch_in_an_attached_catalog_with_row_ids(tmp_path):
+    """The gate's shape: rows staged in an in-memory catalog, identified by a row id, keys
+    unique per file; history in the warehouse's raw."""
+    path = tmp_path / "w.duckdb"
+    _history(path, "tickets", [ticket("b0", ticket_id="B", occurred_at=_at(0))])
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("ATTACH ':memory:' AS gate")
+        columns = ", ".join(
+            f'"{f.name}" {DUCKDB_TYPES[f.type]}' for f in contract_for("tickets").fields
+        )
+        con.execute(f"CREATE TABLE gate.main.batch ({columns}, _file INTEGER, _row BIGINT)")
+        rows = [
+            (
+                ticket(
+                    "x1",
+                    ticket_id="B",
+                    event_type="status_changed",
+                    status="solved",
+                    occurred_at=_at(-1),
+                ),
+                1,
+                101,
+            ),
+            (ticket("x2", status="bogus"), 1, 102),
+            (ticket("x3"), 1, 103),
+            (ticket("x3"), 2, 201),  # the same key in another file: a redelivery, not a fault
+        ]
+        names = contract_for("tickets").names
+        for row, file, rowid in rows:
+            con.execute(
+                f"INSERT INTO gate.main.batch VALUES ({', '.join('?' * (len(names) + 2))})",
+                [row.get(n) for n in names] + [file, rowid],
+            )
+        v = validate_batch(
+            con,
+            "tickets",
+            "batch",
+            now=NOW,
+            catalog="gate",
+            index_column="_row",
+            unique_within="_file",
+            batch_id="run-1",
+        )
+        assert v.failing_keys == {"in_set:status": ("102",), "order:events>=created": ("101",)}
+        assert _outcome(v, "unique:event_id").passed
+        assert con.execute(
+            f"SELECT count(*) FROM {RESULTS_TABLE} WHERE batch_id = 'run-1'"
+        ).fetchall() == [(len(v.outcomes),)]
+    finally:
+        con.close()

@@ -21,6 +21,9 @@ FAULT_TYPES: tuple[str, ...] = (
     "unknown_enum",
     "late_file",
     "redelivery",
+    "out_of_order",
+    "implausible_duration",
+    "future_timestamp",
 )
 
 
@@ -38,6 +41,13 @@ class DirtConfig:
     bad_timestamp_rate: float = 0.0
     negative_duration_rate: float = 0.0
     unknown_enum_rate: float = 0.0
+    #: a valid record whose timestamps are out of order (answered before it arrived): the
+    #: contract accepts it, the quality gates quarantine it
+    out_of_order_rate: float = 0.0
+    #: a call leg with a talk time of 9–30 h (gates: above the sane maximum)
+    implausible_duration_rate: float = 0.0
+    #: a record emitted ten years in the future (gates: no timestamps in the future)
+    future_timestamp_rate: float = 0.0
 
     def __post_init__(self) -> None:
         total = 0.0
@@ -51,7 +61,7 @@ class DirtConfig:
 
     @classmethod
     def default_dirty(cls) -> DirtConfig:
-        """Realistic dirt: every fault type at 0.5–2 % of the records it can affect."""
+        """Realistic dirt: every fault type at 0.2–2 % of the records it can affect."""
         return cls(
             redelivery_rate=0.02,
             late_file_rate=0.01,
@@ -59,6 +69,9 @@ class DirtConfig:
             bad_timestamp_rate=0.005,
             negative_duration_rate=0.005,
             unknown_enum_rate=0.005,
+            out_of_order_rate=0.003,
+            implausible_duration_rate=0.002,
+            future_timestamp_rate=0.002,
         )
 
     @property

@@ -29,6 +29,18 @@ BAD_ENUMS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
 }
 
 DURATION_FIELDS: tuple[str, ...] = ("talk_seconds", "hold_seconds", "acw_seconds")
+#: faults the contract accepts and the quality gates catch
+GATE_FAULTS: tuple[str, ...] = ("out_of_order", "implausible_duration", "future_timestamp")
+#: (earlier, later) timestamp pairs an out-of-order fault swaps round, per feed
+ORDER_PAIRS: dict[str, tuple[tuple[str, str], ...]] = {
+    "calls": (("arrived_at", "answered_at"), ("answered_at", "ended_at")),
+    "tickets": (("occurred_at", "emitted_at"),),
+    "crm": (("occurred_at", "emitted_at"),),
+}
+#: a duration above the quality gates' sane maximum (8 h by default): a stuck timer
+IMPLAUSIBLE_SECONDS = (9 * 3600, 30 * 3600)
+#: a clock ten years ahead: a timestamp in the future whenever the data is read
+FUTURE_SHIFT_SECONDS = 10 * 365 * 86400
 
 
 class Dirt:
@@ -84,6 +96,40 @@ class Dirt:
 
     def can_unknown_enum(self, values: list[Any]) -> bool:
         return any(values[i] is not None for i, _ in self.enum_idx)
+
+    # -- rows that pass the contract but not the quality gates ------------------------------
+    def _order_pairs(self, values: list[Any]) -> list[tuple[int, int]]:
+        pairs = [(self.index[a], self.index[b]) for a, b in ORDER_PAIRS[self.feed]]
+        return [(a, b) for a, b in pairs if values[a] is not None and values[b] is not None]
+
+    def can_out_of_order(self, values: list[Any]) -> bool:
+        return bool(self._order_pairs(values))
+
+    def out_of_order(self, rng: random.Random, values: list[Any]) -> tuple[str, str]:
+        """A later timestamp written before its earlier one (answered before it arrived)."""
+        a, b = rng.choice(self._order_pairs(values))
+        good = values[b]
+        values[b] = values[a] - rng.randint(60, 3600)
+        names = self.contract.names
+        return names[b], f"{iso(good)} written as {iso(values[b])}, before {names[a]}"
+
+    def can_implausible_duration(self, values: list[Any]) -> bool:
+        return "talk_seconds" in self.index and values[self.index["talk_seconds"]] is not None
+
+    def implausible_duration(self, rng: random.Random, values: list[Any]) -> tuple[str, str]:
+        i = self.index["talk_seconds"]
+        good = values[i]
+        values[i] = rng.randint(*IMPLAUSIBLE_SECONDS)
+        return "talk_seconds", f"{good} written as {values[i]} (a stuck timer)"
+
+    def can_future_timestamp(self, values: list[Any]) -> bool:
+        return "emitted_at" in self.index and values[self.index["emitted_at"]] is not None
+
+    def future_timestamp(self, rng: random.Random, values: list[Any]) -> tuple[str, str]:
+        i = self.index["emitted_at"]
+        good = values[i]
+        values[i] = good + FUTURE_SHIFT_SECONDS + rng.randint(0, 86400)
+        return "emitted_at", f"{iso(good)} written as {iso(values[i])} (a clock years ahead)"
 
     # -- malformed lines ------------------------------------------------------------------
     @staticmethod

@@ -17,7 +17,7 @@ from ingest.contracts import CONTRACTS, FEEDS
 
 from .clock import DAY, utc_date
 from .config import FAULT_TYPES, SimulationConfig
-from .dirt import Dirt
+from .dirt import GATE_FAULTS, Dirt
 from .formats import EXTENSIONS, Renderer, write_parquet, write_text
 
 #: spooled records per (feed, day) kept in memory before they go to the part file
@@ -202,6 +202,10 @@ class Landing:
                 row.values = values = list(values)
                 field, detail = dirt.unknown_enum(rng, values)
                 row.fault = _fault("unknown_enum", key, field, detail)
+            elif fault_type in GATE_FAULTS and getattr(dirt, f"can_{fault_type}")(values):
+                row.values = values = list(values)
+                field, detail = getattr(dirt, fault_type)(rng, values)
+                row.fault = _fault(fault_type, key, field, detail)
             elif fault_type == "late_file" and late_day is not None:
                 row.fault = _fault("late_file", key, None, "")
                 late_rows.append(row)

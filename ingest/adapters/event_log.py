@@ -6,7 +6,15 @@ Column names come from the mapping and are checked against the file's header bef
 they are quoted into the SQL; every value from the mapping (activity names, value maps,
 formats, constants) is a bound parameter.
 
-Per ticket, rows are ordered by (timestamp, record number):
+A wide export (``milestones`` in the mapping: one row per ticket, a timestamp column per
+milestone, e.g. created and closed) gives one log row per milestone: the first milestone
+is required (empty: ``missing_timestamp``), a later one with an empty cell is absent.
+A row is used whole or not at all: the first problem of any of its milestones is the
+row's. Its log rows keep the listed order (record number, then milestone), not time
+order: sorting a "closed before created" row by time would forge a plausible history and
+hide the fault from the quality gates (``expectations``), which catch it.
+
+Per ticket, rows are ordered by (timestamp, record number) (wide exports: see above):
 
 - the first valid row gives the ``created`` event (status: the row's mapped status, else
   ``created.status``);
@@ -150,10 +158,11 @@ def build_query(mapping: TicketMapping) -> tuple[str, str, dict[str, Any]]:
     """
     sql = _Sql()
     ticket = sql.value(mapping.ticket_id)
-    raw_ts = f"nullif(trim({_quote(mapping.timestamp_column)}), '')"
     parsed_ts, ts_text = _timestamp_sql(sql, mapping, "ts_raw")
     parts = [f"nullif(trim({_quote(c)}), '')" for c in mapping.activity_columns]
-    if len(parts) == 1:
+    if mapping.milestones:
+        activity = ""  # per milestone, below
+    elif len(parts) == 1:
         activity = parts[0]
     else:
         activity = f"concat_ws({sql.param(mapping.activity_separator)}, {', '.join(parts)})"
@@ -167,7 +176,11 @@ def build_query(mapping: TicketMapping) -> tuple[str, str, dict[str, Any]]:
     attr_select = ",\n        ".join(
         f"{expr} as {_quote('a_' + name)}" for name, expr in attrs.items()
     )
-    window = "partition by ticket_id order by ts, _row"
+    if mapping.milestones:
+        # a wide row states its milestones' order: keep it (see the module docstring)
+        window = "partition by ticket_id order by _row, _stage"
+    else:
+        window = "partition by ticket_id order by ts, _row"
     prefix = sql.param(mapping.event_id_prefix)
     created_status = sql.param(mapping.created_status)
     on_change = "true" if mapping.assign_on_group_change else "false"
@@ -185,21 +198,31 @@ def build_query(mapping: TicketMapping) -> tuple[str, str, dict[str, Any]]:
             _row, ord, {kind} as k
         from stated where {where}"""
 
-    ctes = f"""
-    with base as (
+    stages = [(mapping.timestamp_column, activity)]
+    if mapping.milestones:
+        stages = [(m.column, f"{sql.param(m.activity)}::VARCHAR") for m in mapping.milestones]
+    selects = []
+    for stage, (column, stage_activity) in enumerate(stages):
+        raw_ts = f"nullif(trim({_quote(column)}), '')"
+        selects.append(
+            f"""
         select
             _row,
+            {stage} as _stage,
             {ticket} as ticket_id,
             {raw_ts} as ts_raw,
-            {activity} as activity,
+            {stage_activity} as activity,
             {group} as grp,
             {attr_select}
-        from src
+        from src{f" where {raw_ts} is not null" if stage else ""}"""
+        )
+    ctes = f"""
+    with base as ({" union all ".join(selects)}
     ),
     parsed as (
         select *, {parsed_ts} as ts from base
     ),
-    classified as (
+    staged as (
         select
             parsed.*,
             activity_map.status as m_status,
@@ -212,9 +235,17 @@ def build_query(mapping: TicketMapping) -> tuple[str, str, dict[str, Any]]:
                 when activity_map.activity is null then 'unmapped_activity:' || parsed.activity
                 when activity_map.ignore_reason is not null
                     then 'ignored_activity:' || parsed.activity
-            end as problem
+            end as stage_problem
         from parsed
         left join activity_map on parsed.activity = activity_map.activity
+    ),
+    classified as (
+        -- a row is used whole or not at all: its first problem, by milestone
+        select *, first_value(stage_problem ignore nulls) over (
+            partition by _row order by _stage
+            rows between unbounded preceding and unbounded following
+        ) as problem
+        from staged
     ),
     numbered as (
         select *, row_number() over ({window}) as ord
@@ -309,7 +340,7 @@ def adapt_event_log(
         # identifiers in the generated SQL are checked and quoted; all values are bound
         for table_name, text in (
             ("events", f"{ctes} {events_select}"),
-            ("classified", f"{ctes} select _row, problem from classified"),
+            ("classified", f"{ctes} select distinct _row, problem from classified"),
         ):
             used = set(re.findall(r"\$(p\d+)\b", text))
             con.execute(

@@ -55,6 +55,14 @@ class ActivityRule:
 
 
 @dataclass(frozen=True)
+class Milestone:
+    """A wide export's timestamp column: each row gives one log row per milestone."""
+
+    column: str  # the timestamp column
+    activity: str  # the activity this milestone stands for (a key of ``activities``)
+
+
+@dataclass(frozen=True)
 class TicketMapping:
     source: str
     path: Path
@@ -73,9 +81,13 @@ class TicketMapping:
     description: str = ""
     delimiter: str = ","
     encoding: str = "utf-8-sig"
+    #: a wide export (one row per ticket, a timestamp column per milestone): each row gives
+    #: one log row per milestone, in this order (empty: one log row per row)
+    milestones: tuple[Milestone, ...] = ()
 
     def columns_used(self) -> list[str]:
         cols = [*self.ticket_id.columns, self.timestamp_column, *self.activity_columns]
+        cols += [m.column for m in self.milestones]
         if self.group:
             cols += self.group.columns
         for spec in self.fields.values():
@@ -145,11 +157,14 @@ def load_mapping(path: Path | str) -> TicketMapping:
     known = {
         "source", "description", "feed", "input", "event_id_prefix", "ticket_id",
         "occurred_at", "activity", "activities", "created", "assignment", "fields",
+        "milestones",
     }  # fmt: skip
     unknown = set(doc) - known
     if unknown:
         raise MappingError(f"{path.name}: unknown keys {sorted(unknown)}")
-    for key in ("source", "ticket_id", "occurred_at", "activity", "activities"):
+    milestones = _milestones(doc, path)
+    required = ("source", "ticket_id", "occurred_at", "activities")
+    for key in required if milestones else (*required, "activity"):
         if key not in doc:
             raise MappingError(f"{path.name}: '{key}' is required")
     if doc.get("feed", "tickets") != "tickets":
@@ -159,12 +174,17 @@ def load_mapping(path: Path | str) -> TicketMapping:
         raise MappingError(f"{path.name}: source {source!r} must match {_SOURCE_NAME.pattern}")
 
     occurred = doc["occurred_at"]
-    if not isinstance(occurred, dict) or not {"column", "format"} <= set(occurred):
+    needed = {"format"} if milestones else {"column", "format"}
+    if not isinstance(occurred, dict) or not needed <= set(occurred):
         raise MappingError(f"{_where(path, 'occurred_at')} needs 'column' and 'format'")
+    if milestones and "column" in occurred:
+        raise MappingError(f"{_where(path, 'occurred_at.column')}: milestones give the columns")
 
     _check_timestamp(path, str(occurred["format"]), occurred.get("timezone"))
 
-    activity = doc["activity"]
+    activity = doc.get("activity", {"columns": [m.column for m in milestones]})
+    if milestones and "activity" in doc:
+        raise MappingError(f"{_where(path, 'activity')}: milestones give the activities")
     if isinstance(activity, str):
         activity = {"column": activity}
     if not isinstance(activity, dict) or not (("column" in activity) ^ ("columns" in activity)):
@@ -190,6 +210,12 @@ def load_mapping(path: Path | str) -> TicketMapping:
         rules[str(name)] = ActivityRule(
             status=status, assign=bool(rule.get("assign", False)), ignore=rule.get("ignore")
         )
+
+    for m in milestones:
+        if m.activity not in rules:
+            raise MappingError(
+                f"{_where(path, 'milestones')}: activity {m.activity!r} is not in 'activities'"
+            )
 
     created = doc.get("created") or {}
     created_status = created.get("status", "new")
@@ -220,10 +246,10 @@ def load_mapping(path: Path | str) -> TicketMapping:
         path=path,
         description=str(doc.get("description", "")),
         ticket_id=_value_spec(doc["ticket_id"], path, "ticket_id"),
-        timestamp_column=str(occurred["column"]),
+        timestamp_column=milestones[0].column if milestones else str(occurred["column"]),
         timestamp_format=str(occurred["format"]),
         timezone=occurred.get("timezone"),
-        activity_columns=tuple(str(c) for c in columns),
+        activity_columns=() if milestones else tuple(str(c) for c in columns),
         activity_separator=str(activity.get("separator", "-")),
         activities=rules,
         created_status=created_status,
@@ -233,4 +259,24 @@ def load_mapping(path: Path | str) -> TicketMapping:
         event_id_prefix=str(doc.get("event_id_prefix", source)),
         delimiter=str(inp.get("delimiter", ",")),
         encoding=str(inp.get("encoding", "utf-8-sig")),
+        milestones=milestones,
     )
+
+
+def _milestones(doc: dict[str, Any], path: Path) -> tuple[Milestone, ...]:
+    """``milestones: [{occurred_at: <column>, activity: <activity>}, …]`` (a wide export)."""
+    raw = doc.get("milestones")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not raw:
+        raise MappingError(f"{_where(path, 'milestones')} must be a non-empty list")
+    out = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or set(item) != {"occurred_at", "activity"}:
+            raise MappingError(
+                f"{_where(path, f'milestones[{i}]')} needs exactly occurred_at and activity"
+            )
+        out.append(Milestone(column=str(item["occurred_at"]), activity=str(item["activity"])))
+    if len({m.column for m in out}) != len(out):
+        raise MappingError(f"{_where(path, 'milestones')}: a column is listed twice")
+    return tuple(out)

@@ -1,0 +1,210 @@
+"""Quality gates in ingest: real GX validations of every batch on real DuckDB files.
+
+Row-level critical failures are quarantined with the expectation's name; a file with too
+many bad rows (or a broken batch-level check) is refused whole and degrades its feed until
+a good file arrives; replay re-runs the gate. Counts reconcile per file throughout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from ingest.quarantine import replay
+from tests.ingest_fixtures import Landing, call, ticket
+
+
+def _gated(landing: Landing, **quality) -> Landing:
+    """The landing's config with the gates on and ``quality`` settings changed."""
+    config = landing.config
+    landing.config = dataclasses.replace(
+        config, quality=dataclasses.replace(config.quality, gates=True, **quality)
+    )
+    return landing
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Landing:
+    return _gated(Landing(tmp_path), max_bad_row_share=0.5)
+
+
+def _reconciles(landing: Landing) -> None:
+    rows = landing.query(
+        "SELECT path, rows_read, rows_inserted + rows_updated + rows_duplicate + "
+        "rows_quarantined FROM raw._files WHERE status = 'loaded'"
+    )
+    assert rows and all(read == accounted for _, read, accounted in rows), rows
+    per_file = dict(
+        landing.query(
+            "SELECT f.path, count(q.line) FROM raw._files AS f LEFT JOIN raw._quarantine AS q "
+            "USING (file_id) GROUP BY f.path"
+        )
+    )
+    stored = dict(landing.query("SELECT path, rows_quarantined FROM raw._files"))
+    assert per_file == stored
+
+
+def test_rows_failing_a_critical_expectation_are_quarantined_with_its_name(landing):
+    landing.jsonl(
+        "calls/2026-10-01.jsonl",
+        [
+            call("L1"),
+            # valid for the contract, but answered before it arrived
+            call("L2", answered_at="2026-10-01T08:59:00Z"),
+            call("L3"),
+            # a talk time of 12 h: above the suite's sane maximum
+            call("L4", talk_seconds=12 * 3600),
+        ],
+    )
+    report = landing.ingest(["calls"])
+    (result,) = report.files
+    assert result.status == "loaded" and report.ok
+    assert (result.rows_inserted, result.rows_quarantined) == (2, 2)
+    assert result.quarantine_reasons == {
+        "quality:order:answered_at>=arrived_at": 1,
+        "quality:duration:talk_seconds": 1,
+    }
+    assert landing.query("SELECT leg_id FROM raw.calls ORDER BY 1") == [("L1",), ("L3",)]
+    (raw_record,) = landing.query("SELECT raw_record FROM raw._quarantine WHERE line = 2")[0]
+    record = json.loads(raw_record)
+    assert record["leg_id"] == "L2" and record["answered_at"].endswith("Z")
+    assert landing.query(
+        "SELECT rows_checked, rows_failed, refused_reason FROM raw._gate_files"
+    ) == [(4, 2, None)]
+    failed = landing.query(
+        "SELECT expectation, severity FROM raw._quality_results WHERE NOT passed "
+        "AND severity = 'critical' ORDER BY 1"
+    )
+    assert failed == [
+        ("duration:talk_seconds", "critical"),
+        ("order:answered_at>=arrived_at", "critical"),
+    ]
+    assert landing.query("SELECT status FROM raw._feed_status WHERE feed = 'calls'") == [("ok",)]
+    _reconciles(landing)
+
+
+def test_a_file_with_too_many_bad_rows_is_refused_and_degrades_its_feed_until_a_good_one(
+    tmp_path,
+):
+    landing = _gated(Landing(tmp_path), max_bad_row_share=0.25)
+    landing.jsonl("calls/2026-10-01.jsonl", [call("L1"), call("L2")])
+    assert landing.ingest(["calls"]).ok
+    # 2 of 4 bad: one fails the contract, one the quality gate
+    landing.jsonl(
+        "calls/2026-10-02.jsonl",
+        [
+            call("L3", answered_at="2026-10-01T08:00:00Z"),
+            call("L4", direction="sideways"),
+            call("L5"),
+            call("L1", emitted_at="2026-10-02T00:00:00Z", queue="tech"),  # a correction
+        ],
+    )
+    report = landing.ingest(["calls"])
+    (result,) = [r for r in report.files if r.status != "skipped"]
+    assert result.status == "refused" and not report.ok
+    assert "bad_row_share>0.25" in result.error
+    assert (result.rows_read, result.rows_inserted, result.rows_updated) == (4, 0, 0)
+    assert result.rows_quarantined == 4
+    # nothing of the refused file reached raw: L1 keeps its first version
+    assert landing.query("SELECT leg_id, queue FROM raw.calls ORDER BY 1") == [
+        ("L1", "billing"),
+        ("L2", "billing"),
+    ]
+    assert dict(landing.query("SELECT line, reason FROM raw._quarantine")) == {
+        1: "quality:order:answered_at>=arrived_at",
+        2: "unknown_value:direction",
+        3: "quality_refused:bad_row_share>0.25",
+        4: "quality_refused:bad_row_share>0.25",
+    }
+    ((status, reason),) = landing.query(
+        "SELECT status, reason FROM raw._feed_status WHERE feed = 'calls'"
+    )
+    assert status == "degraded" and "calls/2026-10-02.jsonl" not in reason
+    assert "bad_row_share" in reason
+    # a re-run does not retry the refused file (it is accounted for)
+    again = landing.ingest(["calls"])
+    assert [r.status for r in again.files] == ["skipped", "skipped"]
+    _reconciles(landing)
+
+    # the next good file brings the feed back
+    landing.jsonl("calls/2026-10-03.jsonl", [call("L6")])
+    assert landing.ingest(["calls"]).ok
+    assert landing.query("SELECT status FROM raw._feed_status WHERE feed = 'calls'") == [("ok",)]
+
+
+def test_several_files_form_one_batch_and_a_key_redelivered_across_them_is_not_a_fault(landing):
+    landing.jsonl("calls/2026-10-01.jsonl", [call("L1"), call("L2")])
+    landing.jsonl(
+        "calls/2026-10-02.jsonl",
+        [call("L1", emitted_at="2026-10-02T00:00:00Z", queue="tech"), call("L3")],
+    )
+    report = landing.ingest(["calls"])
+    assert report.ok and [r.status for r in report.files] == ["loaded", "loaded"]
+    assert landing.query("SELECT leg_id, queue FROM raw.calls ORDER BY 1") == [
+        ("L1", "tech"),
+        ("L2", "billing"),
+        ("L3", "billing"),
+    ]
+    batches = landing.query("SELECT DISTINCT batch_id FROM raw._gate_files")
+    assert len(batches) == 1  # one GX validation for the run's calls
+    assert landing.query(
+        "SELECT expectation, passed FROM raw._quality_results WHERE expectation = 'unique:leg_id'"
+    ) == [("unique:leg_id", True)]
+
+
+def test_replay_re_runs_the_gate_and_loads_rows_once_the_cause_is_fixed(landing):
+    landing.jsonl(
+        "calls/2026-10-01.jsonl",
+        [call("L1"), call("L2", talk_seconds=10 * 3600), call("L3")],
+    )
+    landing.ingest(["calls"])
+    assert landing.query("SELECT count(*) FROM raw.calls") == [(2,)]
+
+    # unchanged settings: the gate fails the row again, nothing is replayed
+    still = replay(landing.config)
+    assert still.rows_replayed == 0
+    assert dict(still.still_quarantined) == {"quality:duration:talk_seconds": 1}
+    assert landing.query("SELECT count(*) FROM raw.calls") == [(2,)]
+
+    # a 12 h maximum accepts the 10 h call
+    _gated(landing, max_duration_seconds=12 * 3600)
+    done = replay(landing.config)
+    assert (done.rows_inserted, done.rows_still_quarantined) == (1, 0)
+    assert landing.query("SELECT leg_id, talk_seconds FROM raw.calls WHERE leg_id = 'L2'") == [
+        ("L2", 36000.0)
+    ]
+    assert replay(landing.config).rows_checked == 0  # replayed once, never again
+
+
+def test_tickets_and_crm_are_gated_too_and_data_docs_are_written(landing):
+    landing.jsonl(
+        "tickets/2026-10-01.jsonl",
+        [
+            ticket("E1", "created"),
+            # emitted before it occurred: the order check fails it
+            ticket("E2", occurred_at="2026-10-01T10:00:00Z", emitted_at="2026-10-01T09:00:00Z"),
+        ],
+    )
+    report = landing.ingest(["tickets"])
+    (result,) = report.files
+    assert result.quarantine_reasons == {"quality:order:emitted_at>=occurred_at": 1}
+    run_id = report.run_id
+    docs = landing.warehouse.parent / "quality" / "data_docs" / "tickets" / f"run-{run_id}"
+    assert (docs / "index.html").is_file()
+
+
+def test_with_the_gates_off_nothing_is_validated(tmp_path):
+    landing = _gated(Landing(tmp_path))
+    landing.config = dataclasses.replace(
+        landing.config, quality=dataclasses.replace(landing.config.quality, gates=False)
+    )
+    landing.jsonl("calls/2026-10-01.jsonl", [call("L1"), call("L2", talk_seconds=12 * 3600)])
+    report = landing.ingest(["calls"])
+    assert report.ok and report.files[0].rows_inserted == 2
+    assert landing.query(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = '_quality_results'"
+    ) in ([(0,)], [(1,)])
+    assert landing.query("SELECT count(*) FROM raw._gate_files") == [(0,)]
