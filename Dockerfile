@@ -1,10 +1,13 @@
 # One image for every Airflow service of docker-compose.yml: Beacon and its pinned stack
-# installed from uv.lock, the same environment the tests run in.
+# installed from uv.lock, the same environment the tests run in. The project is installed
+# editable, so the read-only mount of the repository at /opt/beacon (docker-compose.yml)
+# is the code that runs.
 FROM python:3.11-slim
 
 ENV UV_PYTHON_DOWNLOADS=never \
     UV_COMPILE_BYTECODE=1 \
     UV_PROJECT_ENVIRONMENT=/opt/beacon-venv \
+    AIRFLOW_HOME=/opt/airflow \
     DO_NOT_TRACK=1 \
     PATH=/opt/beacon-venv/bin:$PATH
 
@@ -15,5 +18,10 @@ RUN uv sync --frozen --no-dev --extra deploy --no-install-project
 COPY . .
 RUN uv sync --frozen --no-dev --extra deploy
 
-RUN useradd --create-home --uid 50000 airflow && mkdir -p /data && chown airflow /data
-USER airflow
+# compose runs the services as ${AIRFLOW_UID:-50000} in group 0: everything they write is
+# group-writable (Airflow's home and logs, the data folders behind the volumes)
+RUN useradd --create-home --uid 50000 --gid 0 airflow \
+    && mkdir -p /opt/airflow/logs /data/landing /data/warehouse /data/serving \
+    && chown -R 50000:0 /opt/airflow /data \
+    && chmod -R g+rwX /opt/airflow /data
+USER 50000

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import warnings
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +72,20 @@ def load_dag(dag_id: str):
     return dag
 
 
-def run_dag(dag_id: str, conf: dict[str, Any] | None = None) -> str:
-    """Run one DAG to completion in this process; return the run's final state."""
+def run_dag(
+    dag_id: str, conf: dict[str, Any] | None = None, logical_date: datetime | None = None
+) -> str:
+    """Run one DAG to completion in this process; return the run's final state.
+
+    ``logical_date`` runs a scheduled DAG for that date (a backfill); by default the run is
+    for now. Asset events are recorded but start no other DAG: there is no scheduler.
+    """
     ensure_metadata()
     dag = load_dag(dag_id)
-    dag_run = dag.test(run_conf=conf or {})
+    if logical_date is None:
+        dag_run = dag.test(run_conf=conf or {})
+    else:
+        dag_run = dag.test(run_conf=conf or {}, logical_date=logical_date, run_after=logical_date)
     state = str(dag_run.state) if dag_run is not None else "unknown"
     log.info("%s finished: %s", dag_id, state)
     return state

@@ -7,6 +7,7 @@ separate processes one after another (DuckDB allows one writer at a time).
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from beacon.config import BeaconConfig
 
@@ -29,9 +30,27 @@ def ingest_feed(config: BeaconConfig, feed: str) -> dict[str, int]:
     return totals
 
 
-def build_marts(config: BeaconConfig) -> dict[str, int]:
-    """Build and test the dbt project; raise TransformError if a model or test fails."""
+def raw_changed(totals: dict[str, int]) -> bool:
+    """Whether an ingest (its :func:`ingest_feed` totals) inserted or updated any raw row."""
+    return bool(totals.get("rows_inserted", 0) or totals.get("rows_updated", 0))
+
+
+def build_marts(config: BeaconConfig, run: str | None = None) -> dict[str, int]:
+    """Build and test the dbt project; raise TransformError if a model or test fails.
+
+    The outcome is recorded beside the warehouse (:func:`beacon.publish.building`): only
+    a successful build can be published.
+    """
+    from beacon.publish import building
     from beacon.transform import run_dbt
 
-    result = run_dbt(config, "build")
+    with building(config, run=run):
+        result = run_dbt(config, "build")
     return {"nodes": result.nodes}
+
+
+def publish_marts(config: BeaconConfig, run: str | None = None) -> dict[str, Any]:
+    """Publish the marts of the last successful build to the read-only serving copy."""
+    from beacon.publish import publish
+
+    return publish(config, source_run=run).as_dict()
