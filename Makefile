@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 export DO_NOT_TRACK := 1
 UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 
-.PHONY: setup demo test lint
+.PHONY: setup demo test lint browser
 
 # a user install of uv; a distribution's Python that refuses user installs (PEP 668) is
 # told that this one package is meant for the user's own bin folder
@@ -19,7 +19,16 @@ setup: | $(UV)
 demo: setup
 	$(UV) run --frozen beacon demo
 
-test: setup
+# headless Chromium for the report's browser test (tests/test_report.py): Debian's package,
+# installed only when no chromium is on the PATH and apt-get is there (root, or sudo without
+# a password); otherwise nothing happens and that test skips outside CI
+browser:
+	@command -v chromium >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 \
+		|| { [ "$$(id -u)" = 0 ] && SUDO= || SUDO="sudo -n"; \
+		     $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "chromium could not be installed: the report's browser test skips (fails in CI)"
+
+test: setup browser
 	$(UV) run --frozen pytest
 
 lint: setup

@@ -2,21 +2,27 @@
 
 beacon simulate --out var/sim --days 30        write a simulated centre's feeds + truth
 beacon run --landing L --warehouse W           the whole pipeline, through Airflow
-beacon ingest / beacon transform               one step, without Airflow
+beacon backfill --from D --to D                the daily run for each day of a range
+beacon ingest / transform / publish            one step, without Airflow
 beacon summary --warehouse W                   outputs beside outcomes
+beacon report --warehouse W --date D           the daily outcome report (HTML) for a day
 beacon demo                                    simulate 30 days, run, summarise
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shutil
 import sys
+import textwrap
 import time
-from datetime import date
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from beacon.config import BeaconConfig
 
@@ -42,6 +48,7 @@ def _config(args: argparse.Namespace) -> BeaconConfig:
         config_file=getattr(args, "config", None),
         landing_dir=getattr(args, "landing", None),
         warehouse_path=getattr(args, "warehouse", None),
+        serving_dir=getattr(args, "serving", None),
     )
 
 
@@ -98,14 +105,53 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_transform(args: argparse.Namespace) -> int:
+    from beacon.publish import building
     from beacon.transform import TransformError, run_dbt
 
+    config = _config(args)
     try:
-        run_dbt(_config(args), args.dbt_command)
+        # recorded, so that `beacon publish` publishes only marts that passed their tests
+        with building(config, run="cli", command=args.dbt_command):
+            run_dbt(config, args.dbt_command, full_refresh=args.full_refresh)
     except TransformError as exc:
         print(f"dbt {args.dbt_command} failed: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from beacon.publish import PublishRefused, publish, published_metadata
+
+    config = _config(args)
+    if args.status:
+        try:
+            meta = published_metadata(config)
+        except FileNotFoundError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        print(json.dumps(meta, indent=2))
+        return 0
+    try:
+        published = publish(config, source_run="cli")
+    except PublishRefused as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    _print_published(config, published.version, published.marts, published.degraded_feeds)
+    return 0
+
+
+def _print_published(config: BeaconConfig, version: str, marts: dict, degraded: list) -> None:
+    serving = config.serving_path.resolve()
+    print(f"published version {version} to {serving}")
+    rows = ", ".join(f"{name}={count:,}" for name, count in marts.items())
+    print(
+        textwrap.fill(
+            f"{len(marts)} marts (rows): {rows}", 100, initial_indent="  ", subsequent_indent="    "
+        )
+    )
+    if degraded:
+        print(f"  DEGRADED feeds (figures from their last good data): {', '.join(degraded)}")
+    print(f"  BI: {serving / 'beacon.duckdb'} (read-only), Parquet: {serving / 'parquet'}/")
 
 
 def _airflow_home(args: argparse.Namespace, config: BeaconConfig) -> Path:
@@ -121,13 +167,41 @@ def run_pipeline(config: BeaconConfig, airflow_home: Path) -> str:
     from beacon import airflow_local
 
     airflow_local.configure(airflow_home)
-    return airflow_local.run_dag(
-        "beacon_pipeline",
-        conf={
-            "landing_dir": str(config.landing_dir.resolve()),
-            "warehouse_path": str(config.warehouse_path.resolve()),
-        },
-    )
+    return airflow_local.run_dag("beacon_pipeline", conf=_run_conf(config))
+
+
+def _run_conf(config: BeaconConfig) -> dict[str, str]:
+    return {
+        "landing_dir": str(config.landing_dir.resolve()),
+        "warehouse_path": str(config.warehouse_path.resolve()),
+        "serving_dir": str(config.serving_path.resolve()),
+    }
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """The daily run (``beacon_pipeline``) once per day of a range, oldest first, in this
+    process; each day's run is what the scheduler would have run at ``daily_run_time``."""
+    from beacon import airflow_local
+
+    config = _config(args)
+    if args.to_date < args.from_date:
+        print("--to is before --from", file=sys.stderr)
+        return 2
+    airflow_local.configure(_airflow_home(args, config))
+    hour, minute = (int(part) for part in config.daily_run_time.split(":"))
+    zone = ZoneInfo(config.daily_run_timezone)
+    day, failed = args.from_date, []
+    while day <= args.to_date:
+        when = datetime.combine(day, clock(hour, minute), tzinfo=zone)
+        state = airflow_local.run_dag("beacon_pipeline", conf=_run_conf(config), logical_date=when)
+        print(f"{day.isoformat()}: {state}")
+        if state != "success":
+            failed.append(day.isoformat())
+        day += timedelta(days=1)
+    if failed:
+        print(f"failed days: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -139,7 +213,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     if state != "success":
         print(f"pipeline run {state}: see the task logs above", file=sys.stderr)
         return 1
-    return cmd_summary(args)
+    code = cmd_summary(args)
+    _print_current(config)
+    return code
+
+
+def _print_current(config: BeaconConfig) -> None:
+    from beacon.publish import published_metadata
+
+    try:
+        meta = published_metadata(config)
+    except FileNotFoundError:
+        return
+    print()
+    _print_published(config, meta["version"], meta["marts"], meta["degraded_feeds"])
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -179,7 +266,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         progress=_progress("    simulating"),
     )
     print(f"    {sim.contacts:,} contacts in {sim.issues:,} issues", file=sys.stderr)
-    print("2/3 running the pipeline through Airflow (ingest → dbt build) …", file=sys.stderr)
+    print(
+        "2/3 running the pipeline through Airflow (ingest → dbt build → publish) …",
+        file=sys.stderr,
+    )
     config = BeaconConfig.load(landing_dir=sim.landing_dir, warehouse_path=warehouse)
     state = run_pipeline(config, _airflow_home(args, config))
     if state != "success":
@@ -187,15 +277,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 1
     print("3/3 what was loaded, and outputs beside outcomes\n", file=sys.stderr)
     print_summary(warehouse)
+    _print_current(config)
+    serving = config.serving_path / "beacon.duckdb"
+    report = _demo_report(config, serving)
     print(
         f"\nDone in {time.monotonic() - started:.0f}s.\n"
-        f"Warehouse: {warehouse.resolve()}\n"
-        f'Query it:  .venv/bin/python -c "import duckdb; '
-        f"print(duckdb.connect('{warehouse}', read_only=True)"
+        f"Daily outcome report (last simulated day): {report.resolve()}\n"
+        f"Warehouse: {warehouse.resolve()} (the pipeline's working copy)\n"
+        f'Query the published copy:  .venv/bin/python -c "import duckdb; '
+        f"print(duckdb.connect('{serving}', read_only=True)"
         f".sql('from marts.mart_daily_outcomes limit 10'))\"\n"
         f"Ground truth of the simulation: {sim.truth_dir.resolve()}"
     )
     return 0
+
+
+def _demo_report(config: BeaconConfig, serving: Path) -> Path:
+    """The daily outcome report of the simulation's last day, from the serving copy."""
+    import duckdb
+
+    from reporting import publish_report
+
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        sql = "select max(outcome_date) from marts.mart_daily_outcomes"
+        (day,) = con.execute(sql).fetchall()[0]
+    finally:
+        con.close()
+    return publish_report(config, day)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -208,6 +317,11 @@ def build_parser() -> argparse.ArgumentParser:
             "--config", type=Path, help="TOML configuration file (default ./beacon.toml)"
         )
         p.add_argument("--warehouse", type=Path, help="DuckDB file (default BEACON_WAREHOUSE_PATH)")
+        p.add_argument(
+            "--serving",
+            type=Path,
+            help="serving copy folder (default BEACON_SERVING_DIR, else serving/ by the warehouse)",
+        )
         if landing:
             p.add_argument(
                 "--landing", type=Path, help="landing folder (default BEACON_LANDING_DIR)"
@@ -242,7 +356,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("transform", help="run dbt on the warehouse (no Airflow)")
     warehouse_args(p, landing=False)
     p.add_argument("dbt_command", nargs="?", default="build", choices=["build", "run", "test"])
+    p.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild every model from scratch (default: incremental, docs/metrics.md)",
+    )
     p.set_defaults(func=cmd_transform)
+
+    p = sub.add_parser(
+        "publish", help="publish the marts of the last successful build to the serving copy"
+    )
+    warehouse_args(p, landing=False)
+    p.add_argument("--status", action="store_true", help="show the current published version")
+    p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser(
+        "backfill", help="run the daily pipeline for each day of a date range, through Airflow"
+    )
+    warehouse_args(p)
+    p.add_argument("--from", dest="from_date", type=date.fromisoformat, required=True)
+    p.add_argument("--to", dest="to_date", type=date.fromisoformat, required=True)
+    p.add_argument("--airflow-home", type=Path, help="default: .airflow beside the warehouse")
+    p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("summary", help="print outputs beside outcomes from the marts")
     warehouse_args(p, landing=False)
@@ -255,9 +390,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
     from ingest.adapters.cli import add_commands as add_adapter_commands
     from ingest.quarantine import add_commands as add_quarantine_commands
+    from reporting.cli import add_commands as add_report_commands
 
     add_quarantine_commands(sub)
     add_adapter_commands(sub)
+    add_report_commands(sub)
     return parser
 
 

@@ -1,0 +1,2 @@
+"""BI over the serving copy: the Superset example bundle and the metrics-by-name SQL
+(docs/bi.md)."""
