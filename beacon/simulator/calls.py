@@ -193,6 +193,7 @@ class Telephony:
                         contact_reason=wrap,
                     )
                     issue.handoffs += 1
+                    contact.handoffs += 1
                     arrived, queued, current = ended, ended, target
                     continue
                 talk, hold, acw = self._handle_times(agent, issue)

@@ -25,6 +25,7 @@ class Contact:
         "reported_resolved",
         "ticket_id",
         "outcome",
+        "handoffs",
     )
 
     def __init__(
@@ -49,6 +50,9 @@ class Contact:
         self.reported_resolved = False
         self.ticket_id = ticket_id
         self.outcome = "open"
+        #: hand-offs during this contact: call transfers; for a ticket contact, group
+        #: changes after the first assignment while it was the ticket's latest contact
+        self.handoffs = 0
 
 
 class Ticket:
@@ -219,6 +223,7 @@ class Issue:
                 "reported_resolved": c.reported_resolved,
                 "ticket_id": c.ticket_id,
                 "outcome": c.outcome,
+                "handoffs": c.handoffs,
             }
             for c in self.contacts
         ]

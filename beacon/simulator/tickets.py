@@ -173,6 +173,7 @@ class Helpdesk:
         agent = sim.agents.pick(rng, group, sim.calendar.local(sim.now)[0])
         if not first:
             issue.handoffs += 1
+            ticket.contacts[-1].handoffs += 1
         ticket.assignments += 1
         ticket.group = group
         ticket.assignee = agent

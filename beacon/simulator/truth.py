@@ -33,6 +33,7 @@ CONTACTS_SCHEMA = pa.schema(
         ("reported_resolved", pa.bool_()),
         ("ticket_id", pa.string()),
         ("outcome", pa.string()),
+        ("handoffs", pa.int64()),
     ]
 )
 

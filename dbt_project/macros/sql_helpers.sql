@@ -36,3 +36,12 @@
 {% macro spark__first_non_null(expression) -%}
     first({{ expression }}, true)
 {%- endmacro %}
+
+{#- A sum that does not depend on the order rows are added in. Floating-point addition is
+    not associative, so a parallel engine can return a different last digit on every run
+    for the same data; summing fixed-point decimals is exact, so rebuilding the same data
+    gives the same marts to the last bit. `scale` is the number of decimal places kept per
+    row (seconds: 3, money: 6). -#}
+{% macro exact_sum(expression, scale=3) -%}
+    cast(sum(cast({{ expression }} as decimal(38, {{ scale }}))) as double)
+{%- endmacro %}

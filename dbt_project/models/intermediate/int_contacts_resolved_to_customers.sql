@@ -1,12 +1,32 @@
 -- Customer resolution (metrics.md): the customer_id on the record when present, else the
 -- one CRM customer whose phone number (calls) or email (tickets) matched at the time of the
 -- contact. A value shared by several customers at that moment identifies nobody.
+-- Incremental: a build resolves again the contacts it rebuilt and every contact carrying a
+-- phone number or email that a changed customer holds or held (int_rebuild_scope).
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_scope',
+    unique_key='contact_id',
+    meta={'rebuild_scope': "(contact_type = 'call' and {{ in_rebuild_scope('call', 'call_id') }})
+        or (contact_type <> 'call' and {{ in_rebuild_scope('ticket', 'ticket_id') }})
+        or {{ in_rebuild_scope('phone_number', 'phone_number') }}
+        or {{ in_rebuild_scope('email', 'requester_email') }}"},
+) }}
+
+-- depends_on: {{ ref('int_rebuild_scope') }}
 
 with
 
 contacts as (
 
     select * from {{ ref('int_contacts_unioned') }}
+    {% if is_incremental() %}
+    where (contact_type = 'call' and {{ in_rebuild_scope('call', 'call_id') }})
+        or (contact_type <> 'call' and {{ in_rebuild_scope('ticket', 'ticket_id') }})
+        or {{ in_rebuild_scope('phone_number', 'phone_number') }}
+        or {{ in_rebuild_scope('email', 'requester_email') }}
+    {% endif %}
 
 ),
 
@@ -82,7 +102,8 @@ final as (
         case
             when contacts.customer_id is not null then 'customer_id'
             else unique_matches.identity_type
-        end as identified_by
+        end as identified_by,
+        {{ built_run() }} as _built_run
 
     from contacts
     left join unique_matches

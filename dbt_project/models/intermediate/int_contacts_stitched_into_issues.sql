@@ -2,7 +2,20 @@
 -- contact reason, each within repeat_window of the previous one, plus every contact linked
 -- to the same ticket. See DECISIONLOG.md for the rules on contacts without a reason.
 
+-- Incremental: a build stitches again every contact of the customers in
+-- int_rebuild_customers (the customer is the unit of rebuild).
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_scope',
+    unique_key='contact_id',
+    meta={'rebuild_scope': "{{ in_rebuilt_customers('customer_id') }}"},
+) }}
+
+-- depends_on: {{ ref('int_rebuild_customers') }}
+
 {% set window_seconds = var('repeat_window_days') * 86400 %}
+{% set retry_seconds = var('retry_window_hours') * 3600 %}
 
 with
 
@@ -10,6 +23,9 @@ contacts as (
 
     select * from {{ ref('int_contacts_resolved_to_customers') }}
     where resolved_customer_id is not null
+    {% if is_incremental() %}
+        and {{ in_rebuilt_customers('resolved_customer_id') }}
+    {% endif %}
 
 ),
 
@@ -17,6 +33,9 @@ ticket_reasons as (
 
     select distinct ticket_id, contact_reason as ticket_reason
     from {{ ref('int_ticket_episodes_split') }}
+    {% if is_incremental() %}
+    where ticket_id in (select ticket_id from contacts)
+    {% endif %}
 
 ),
 
@@ -71,11 +90,12 @@ stitch_keys_chosen as (
             when ticket_id is not null then 'ticket:' || ticket_id
             -- a reason-less attempt (abandoned call, IVR hang-up) belongs to the problem the
             -- customer then gets through about, else to the one they just had
+            -- within retry_window_hours: further apart, it is as likely a new problem
             when next_reason is not null
-                and {{ seconds_between('ended_at', 'next_reason_started_at') }} <= {{ window_seconds }}
+                and {{ seconds_between('ended_at', 'next_reason_started_at') }} <= {{ retry_seconds }}
                 then next_reason
             when previous_reason is not null
-                and {{ seconds_between('previous_reason_ended_at', 'started_at') }} <= {{ window_seconds }}
+                and {{ seconds_between('previous_reason_ended_at', 'started_at') }} <= {{ retry_seconds }}
                 then previous_reason
             else 'contact:' || contact_id
         end as stitch_key,
@@ -158,6 +178,8 @@ final as (
         stitch_key,
         queue,
         first_agent_id,
+        handled_by_agent_id,
+        handled_in_queue,
         started_at,
         ended_at,
         legs,
@@ -166,7 +188,8 @@ final as (
         handle_seconds,
         is_handled,
         is_resolved,
-        resolved_at
+        resolved_at,
+        {{ built_run() }} as _built_run
 
     from issues_numbered
 

@@ -1,6 +1,17 @@
 -- Every customer contact (a "moment of truth", metrics.md) in one shape: one inbound or
 -- callback call with all its legs, one new ticket, or one customer reopen of a solved ticket.
--- Outbound legs are work, not contacts.
+-- Outbound legs are work, not contacts. Incremental: a build rebuilds the contacts of the
+-- calls and tickets with a record on a changed day.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_scope',
+    unique_key='contact_id',
+    meta={'rebuild_scope': "(contact_type = 'call' and {{ in_rebuild_scope('call', 'call_id') }})
+        or (contact_type <> 'call' and {{ in_rebuild_scope('ticket', 'ticket_id') }})"},
+) }}
+
+-- depends_on: {{ ref('int_rebuild_scope') }}
 
 with
 
@@ -8,12 +19,18 @@ legs as (
 
     select * from {{ ref('stg_calls__legs') }}
     where is_customer_initiated
+    {% if is_incremental() %}
+        and {{ in_rebuild_scope('call', 'call_id') }}
+    {% endif %}
 
 ),
 
 ticket_episodes as (
 
     select * from {{ ref('int_ticket_episodes_split') }}
+    {% if is_incremental() %}
+    where {{ in_rebuild_scope('ticket', 'ticket_id') }}
+    {% endif %}
 
 ),
 
@@ -37,7 +54,18 @@ legs_ordered as (
             partition by call_id
             order by leg_seq, arrived_at
             rows between unbounded preceding and unbounded following
-        ) as entry_queue
+        ) as entry_queue,
+        -- the agent (and queue) of the last answered leg owned the call's end: attribution
+        {{ last_non_null('case when is_answered then agent_id end') }} over (
+            partition by call_id
+            order by leg_seq, arrived_at
+            rows between unbounded preceding and unbounded following
+        ) as last_agent_id,
+        {{ last_non_null('case when is_answered then queue end') }} over (
+            partition by call_id
+            order by leg_seq, arrived_at
+            rows between unbounded preceding and unbounded following
+        ) as last_answered_queue
 
     from legs
 
@@ -57,12 +85,14 @@ calls_aggregated as (
         max(call_reason) as contact_reason,
         max(entry_queue) as queue,
         max(first_agent_id) as first_agent_id,
+        max(last_agent_id) as handled_by_agent_id,
+        max(last_answered_queue) as handled_in_queue,
         min(arrived_at) as started_at,
         max(ended_at) as ended_at,
         count(*) as legs,
         sum(case when leg_seq > 1 then 1 else 0 end) as handoffs,
         0 as chasers,
-        sum(coalesce(handle_seconds, 0)) as handle_seconds,
+        {{ exact_sum('coalesce(handle_seconds, 0)') }} as handle_seconds,
         max(case when is_answered then 1 else 0 end) = 1 as is_handled,
         max(
             case
@@ -102,7 +132,9 @@ tickets as (
         requester_email,
         contact_reason,
         coalesce(first_group, 'unassigned') as queue,
-        cast(null as {{ dbt.type_string() }}) as first_agent_id,
+        first_agent_id,
+        handled_by_agent_id,
+        handled_in_queue,
         started_at,
         ended_at,
         1 as legs,

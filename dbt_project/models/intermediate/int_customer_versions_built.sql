@@ -1,11 +1,24 @@
 -- One row per customer per period in which their CRM attributes held (type-2 history).
 -- Each CRM event carries only the attributes it changes; a null means "unchanged".
+-- Incremental: a build rebuilds the history of the customers with a changed CRM event.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_scope',
+    unique_key='version_event_id',
+    meta={'rebuild_scope': "{{ in_rebuild_scope('crm_customer', 'customer_id') }}"},
+) }}
+
+-- depends_on: {{ ref('int_rebuild_scope') }}
 
 with
 
 crm_events as (
 
     select * from {{ ref('stg_crm__events') }}
+    {% if is_incremental() %}
+    where {{ in_rebuild_scope('crm_customer', 'customer_id') }}
+    {% endif %}
 
 ),
 
@@ -53,7 +66,8 @@ final as (
         timezone,
         mrr,
         has_cancelled,
-        is_current
+        is_current,
+        {{ built_run() }} as _built_run
 
     from attributes_carried_forward
 

@@ -1,34 +1,100 @@
 -- One row per issue with its outcome: resolved, durably resolved, first-contact resolved,
--- or still pending maturity (metrics.md). Outcomes are judged as of var('as_of'), by default
--- the newest call or ticket event in the data, so the same data always gives the same answer.
+-- or still pending maturity (metrics.md); its effort (contacts, hand-offs, chasers, handling
+-- cost), time to resolution, successful customer outcome (SCO), the customer's churn after
+-- it and the revenue it puts at risk, and whom its outcome is credited to. Outcomes are
+-- judged as of var('as_of'), by default the newest call or ticket event in the data, so the
+-- same data always gives the same answer.
+-- Incremental: a build assesses again the issues of the customers in int_rebuild_customers,
+-- and the issues whose as-of-dependent flags (maturity, churn observed 30 / 90 days) the new
+-- as-of moment changes: the as-of moment moves with the data, so issues cross those lines
+-- every day. The moment itself is in mart_as_of, not on every row.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_scope',
+    unique_key='issue_id',
+    meta={'rebuild_scope': "{{ in_rebuilt_customers('customer_id') }}"},
+) }}
+
+-- depends_on: {{ ref('int_rebuild_customers') }}
 
 {% set window_seconds = var('repeat_window_days') * 86400 %}
 
 with
 
-issue_contacts as (
-
-    select * from {{ ref('int_contacts_stitched_into_issues') }}
-
-),
-
-legs as (
-
-    select * from {{ ref('stg_calls__legs') }}
-
-),
-
-ticket_events as (
-
-    select * from {{ ref('stg_tickets__events') }}
-
-),
-
 horizon as (
 
     select {{ as_of_timestamp(
-        'select greatest((select max(ended_at) from legs), (select max(occurred_at) from ticket_events))'
+        'select greatest((select max(ended_at) from ' ~ ref('stg_calls__legs') ~ '), (select max(occurred_at) from '
+        ~ ref('stg_tickets__events') ~ '))'
     ) }} as as_of_at
+
+),
+
+{% if is_incremental() %}
+issues_crossing_as_of_lines as (
+
+    -- stored issues whose maturity or churn observation the new as-of moment changes
+    select previous.issue_id
+    from {{ this }} as previous
+    cross join horizon
+    where previous.is_mature
+            <> ({{ seconds_between('previous.ended_at', 'horizon.as_of_at') }} >= {{ window_seconds }})
+        {% for days in [30, 90] %}
+        or previous.is_churn_observed_{{ days }}d
+            <> ({{ seconds_between('previous.ended_at', 'horizon.as_of_at') }} >= {{ days }} * 86400)
+        {% endfor %}
+
+),
+{% endif %}
+
+issue_contacts as (
+
+    select * from {{ ref('int_contacts_stitched_into_issues') }}
+    {% if is_incremental() %}
+    where {{ in_rebuilt_customers('customer_id') }}
+        or issue_id in (select issue_id from issues_crossing_as_of_lines)
+    {% endif %}
+
+),
+
+contact_attribution as (
+
+    select * from {{ ref('int_contacts_attributed') }}
+    {% if is_incremental() %}
+    where contact_id in (select contact_id from issue_contacts)
+    {% endif %}
+
+),
+
+customer_versions as (
+
+    select * from {{ ref('int_customer_versions_built') }}
+    {% if is_incremental() %}
+    where customer_id in (select customer_id from issue_contacts)
+    {% endif %}
+
+),
+
+crm_events as (
+
+    select * from {{ ref('stg_crm__events') }}
+    {% if is_incremental() %}
+    where customer_id in (select customer_id from issue_contacts)
+    {% endif %}
+
+),
+
+contacts_attributed as (
+
+    select
+        issue_contacts.*,
+        coalesce(contact_attribution.handled_in_queue, issue_contacts.queue) as attributed_queue,
+        contact_attribution.handled_by_team
+
+    from issue_contacts
+    left join contact_attribution
+        on issue_contacts.contact_id = contact_attribution.contact_id
 
 ),
 
@@ -42,18 +108,29 @@ issue_windows as (
         channel as first_channel,
         queue as first_queue,
         first_agent_id,
+        handled_by_agent_id as credited_agent_id,
+        attributed_queue as credited_queue,
+        handled_by_team as credited_team,
         started_at as first_contact_at,
         {{ first_non_null('issue_reason') }} over ({{ whole_issue }}) as contact_reason,
         count(*) over ({{ whole_issue }}) as contacts,
         sum(handoffs) over ({{ whole_issue }}) as handoffs,
         sum(chasers) over ({{ whole_issue }}) as chasers,
         sum(case when contact_type = 'reopen' then 1 else 0 end) over ({{ whole_issue }}) as reopens,
-        sum(handle_seconds) over ({{ whole_issue }}) as handle_seconds,
+        cast(sum(cast(handle_seconds as decimal(38, 3))) over ({{ whole_issue }}) as double) as handle_seconds,
         max(ended_at) over ({{ whole_issue }}) as ended_at,
         last_value(is_resolved) over ({{ whole_issue }}) as is_resolved,
         last_value(resolved_at) over ({{ whole_issue }}) as last_contact_resolved_at
 
+    from contacts_attributed
+
+),
+
+issue_channels as (
+
+    select issue_id, count(distinct channel) as channels
     from issue_contacts
+    group by issue_id
 
 ),
 
@@ -66,10 +143,13 @@ issues as (
         issue_windows.first_channel,
         issue_windows.first_queue,
         issue_windows.first_agent_id,
+        issue_windows.credited_agent_id,
+        issue_windows.credited_queue,
+        issue_windows.credited_team,
         issue_windows.first_contact_at,
-        cast(issue_windows.first_contact_at as date) as issue_started_date,
         issue_windows.ended_at,
         issue_windows.contacts,
+        issue_channels.channels,
         issue_windows.handoffs,
         issue_windows.chasers,
         issue_windows.reopens,
@@ -77,11 +157,82 @@ issues as (
         issue_windows.is_resolved,
         case when issue_windows.is_resolved then issue_windows.last_contact_resolved_at end as resolved_at,
         {{ seconds_between('issue_windows.ended_at', 'horizon.as_of_at') }} >= {{ window_seconds }} as is_mature,
-        horizon.as_of_at
+        {% for days in [30, 90] %}
+        {{ seconds_between('issue_windows.ended_at', 'horizon.as_of_at') }} >= {{ days }} * 86400
+            as is_churn_observed_{{ days }}d,
+        {% endfor %}
+        {{ built_run() }} as _built_run
 
     from issue_windows
+    inner join issue_channels
+        on issue_windows.issue_id = issue_channels.issue_id
     cross join horizon
     where issue_windows.contact_seq = 1
+
+),
+
+issues_with_customer_attributes as (
+
+    -- the customer as the CRM described them when the issue began
+    select
+        issues.*,
+        customer_versions.segment,
+        customer_versions.needs_category,
+        customer_versions.region,
+        customer_versions.mrr as mrr_at_start
+
+    from issues
+    left join customer_versions
+        on issues.customer_id = customer_versions.customer_id
+        and issues.first_contact_at >= customer_versions.valid_from
+        and (customer_versions.valid_to is null or issues.first_contact_at < customer_versions.valid_to)
+
+),
+
+cancellations as (
+
+    select customer_id, occurred_at as cancelled_at
+    from crm_events
+    where event_type = 'subscription_cancelled'
+
+),
+
+churn_after_issue as (
+
+    -- the first cancellation from the issue's start to 90 days after its last contact
+    select
+        issues.issue_id,
+        min(cancellations.cancelled_at) as cancelled_at
+
+    from issues
+    inner join cancellations
+        on issues.customer_id = cancellations.customer_id
+        and cancellations.cancelled_at >= issues.first_contact_at
+        and {{ seconds_between('issues.ended_at', 'cancellations.cancelled_at') }} <= 90 * 86400
+    group by issues.issue_id
+
+),
+
+outcomes_judged as (
+
+    select
+        issues_with_customer_attributes.*,
+        churn_after_issue.cancelled_at,
+        is_mature and is_resolved as is_durably_resolved,
+        is_mature and is_resolved and contacts = 1 as is_first_contact_resolution,
+        case when is_mature then 'mature' else 'pending' end as maturity_status,
+        case
+            when is_resolved then {{ seconds_between('first_contact_at', 'resolved_at') }}
+        end as time_to_resolution_seconds,
+        {% for days in [30, 90] %}
+        coalesce({{ seconds_between('ended_at', 'churn_after_issue.cancelled_at') }} <= {{ days }} * 86400, false)
+            as has_churned_within_{{ days }}d,
+        {% endfor %}
+        cast(handle_seconds as double) / 3600 * {{ var('cost_per_agent_hour') }} as handling_cost
+
+    from issues_with_customer_attributes
+    left join churn_after_issue
+        on issues_with_customer_attributes.issue_id = churn_after_issue.issue_id
 
 ),
 
@@ -89,13 +240,20 @@ final as (
 
     select
         *,
-        -- no later contact within the window (it would belong to the issue) and no reopen
-        -- after the last contact (a reopen is itself a contact of the issue)
-        is_mature and is_resolved as is_durably_resolved,
-        is_mature and is_resolved and contacts = 1 as is_first_contact_resolution,
-        case when is_mature then 'mature' else 'pending' end as maturity_status
+        case
+            when is_durably_resolved then 'durably_resolved'
+            when is_mature then 'failed'
+            when is_resolved then 'pending_resolved'
+            else 'open'
+        end as outcome_status,
+        -- open (still unresolved) or failed: the customer's revenue is at risk
+        not is_resolved as is_revenue_at_risk,
+        is_durably_resolved
+            and time_to_resolution_seconds <= {{ var('sco_target_hours') }} * 3600
+            and handoffs <= {{ var('sco_max_handoffs') }}
+            and not has_churned_within_30d as is_successful_customer_outcome
 
-    from issues
+    from outcomes_judged
 
 )
 

@@ -1,13 +1,25 @@
 -- A ticket is one contact when it is created and one more each time a customer reopens it
 -- (a status change from solved back to new/open/pending, metrics.md). Each such contact
 -- opens an "episode" that lasts until the next reopen; its outcome is the status the
--- episode ended in.
+-- episode ended in. Incremental: a build rebuilds the tickets with an event on a changed day.
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_scope',
+    unique_key='contact_id',
+    meta={'rebuild_scope': "{{ in_rebuild_scope('ticket', 'ticket_id') }}"},
+) }}
+
+-- depends_on: {{ ref('int_rebuild_scope') }}
 
 with
 
 ticket_events as (
 
     select * from {{ ref('stg_tickets__events') }}
+    {% if is_incremental() %}
+    where {{ in_rebuild_scope('ticket', 'ticket_id') }}
+    {% endif %}
 
 ),
 
@@ -54,7 +66,18 @@ events_numbered as (
         lag(case when event_type = 'assigned' then group_name end) over (
             partition by ticket_id, case when event_type = 'assigned' then 1 else 0 end
             order by occurred_at, event_id
-        ) as previous_group
+        ) as previous_group,
+        -- who owns the ticket after this event: the episode's handler is the owner at its end
+        {{ last_non_null("case when event_type = 'assigned' then agent_id end") }} over (
+            partition by ticket_id
+            order by occurred_at, event_id
+            rows between unbounded preceding and current row
+        ) as owner_agent_id,
+        {{ last_non_null("case when event_type = 'assigned' then group_name end") }} over (
+            partition by ticket_id
+            order by occurred_at, event_id
+            rows between unbounded preceding and current row
+        ) as owner_group
 
     from episode_starts_flagged
 
@@ -102,6 +125,7 @@ episodes as (
         ticket_id,
         episode_seq,
         min(case when is_episode_start = 1 then event_id end) as start_event_id,
+        max(case when is_episode_start = 1 then event_type end) as start_event_type,
         min(occurred_at) as started_at,
         max(occurred_at) as last_activity_at,
         max(case when status = 'solved' then occurred_at end) as solved_at,
@@ -119,10 +143,46 @@ episodes as (
                     and previous_status in ('new', 'open') then 1
                 else 0
             end
-        ) as chasers
+        ) as chasers,
+        sum(
+            case
+                when event_type = 'commented' and author_role = 'agent' and is_public then 1
+                else 0
+            end
+        ) as public_agent_replies
 
     from events_numbered
     where episode_seq > 0
+    group by ticket_id, episode_seq
+
+),
+
+episode_owners as (
+
+    -- the owner at the episode's end handled it; the first owner during it answered it first
+    select
+        ticket_id,
+        episode_seq,
+        max(case when rank_from_last = 1 then owner_agent_id end) as owner_agent_id,
+        max(case when rank_from_last = 1 then owner_group end) as owner_group,
+        max(case when owned_rank = 1 then owner_agent_id end) as first_owner_agent_id
+
+    from (
+        select
+            ticket_id,
+            episode_seq,
+            owner_agent_id,
+            owner_group,
+            row_number() over (
+                partition by ticket_id, episode_seq order by occurred_at desc, event_id desc
+            ) as rank_from_last,
+            row_number() over (
+                partition by ticket_id, episode_seq, owner_agent_id is null
+                order by occurred_at, event_id
+            ) + case when owner_agent_id is null then 1000000 else 0 end as owned_rank
+        from events_numbered
+        where episode_seq > 0
+    ) as ranked
     group by ticket_id, episode_seq
 
 ),
@@ -146,11 +206,12 @@ episode_final_status as (
 final as (
 
     select
+        -- a ticket whose creation never arrived (quarantined) still has its reopens
         case
-            when episodes.episode_seq = 1 then 'ticket:' || episodes.ticket_id
+            when episodes.start_event_type = 'created' then 'ticket:' || episodes.ticket_id
             else 'reopen:' || episodes.start_event_id
         end as contact_id,
-        case when episodes.episode_seq = 1 then 'ticket' else 'reopen' end as contact_type,
+        case when episodes.start_event_type = 'created' then 'ticket' else 'reopen' end as contact_type,
         episodes.ticket_id,
         episodes.episode_seq,
         coalesce(ticket_attributes.channel, 'other') as channel,
@@ -174,7 +235,12 @@ final as (
             else episodes.last_activity_at
         end as ended_at,
         episodes.group_changes,
-        episodes.chasers
+        episodes.chasers,
+        episodes.public_agent_replies,
+        episode_owners.first_owner_agent_id as first_agent_id,
+        episode_owners.owner_agent_id as handled_by_agent_id,
+        episode_owners.owner_group as handled_in_queue,
+        {{ built_run() }} as _built_run
 
     from episodes
     inner join ticket_attributes
@@ -184,6 +250,9 @@ final as (
     inner join episode_final_status
         on episodes.ticket_id = episode_final_status.ticket_id
         and episodes.episode_seq = episode_final_status.episode_seq
+    inner join episode_owners
+        on episodes.ticket_id = episode_owners.ticket_id
+        and episodes.episode_seq = episode_owners.episode_seq
 
 )
 
