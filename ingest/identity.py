@@ -132,24 +132,45 @@ def apply_identity(
     key: bytes | None,
 ) -> int:
     """Normalise (and with ``key``, hash) the identity fields of the valid rows in the temp
-    table ``table``; return how many phone numbers did not parse (now NULL)."""
+    table ``table``; return how many phone numbers did not parse (now NULL).
+
+    One scan counts the unparseable phone numbers and the values that normalising would
+    change; without pseudonymisation only those rows are rewritten, and a file whose
+    values are already normal (the usual case) is not rewritten at all.
+    """
     phones = PHONE_FIELDS.get(feed, ())
     emails = EMAIL_FIELDS.get(feed, ())
     if not phones and not emails:
         return 0
     cc = config.phone_default_country_code
-    # unparseable = phone values present before normalising and NULL after
-    present = " + ".join(f"count({ident(p)})" for p in phones) or "0"
-    count_sql = f"SELECT {present} FROM {ident(table)} WHERE _reason IS NULL"
-    before = con.execute(count_sql).fetchone()[0] if phones else 0
     normalised = {p: phone_sql(p, cc) for p in phones} | {e: email_sql(e) for e in emails}
+    # a value changes when its normal form differs (an unparseable phone becomes NULL)
+    changes = {n: f"{ident(n)} IS DISTINCT FROM ({expr})" for n, expr in normalised.items()}
+    # each normal form computed once per row (_n0, _n1, …), then counted
+    forms = ", ".join(
+        f"{ident(name)}, ({expr}) AS _n{i}" for i, (name, expr) in enumerate(normalised.items())
+    )
+    counts = [f"count({ident(p)}) FILTER (WHERE _n{i} IS NULL)" for i, p in enumerate(phones)]
+    counts += [
+        f"count(*) FILTER (WHERE {ident(name)} IS DISTINCT FROM _n{i})"
+        for i, name in enumerate(normalised)
+    ]
+    row = con.execute(
+        f"SELECT {', '.join(counts)} FROM (SELECT {forms} FROM {ident(table)} "
+        "WHERE _reason IS NULL)"
+    ).fetchone()
+    unparseable = int(sum(row[: len(phones)]))
+    changed = [name for name, n in zip(normalised, row[len(phones) :], strict=True) if n]
     params: dict[str, object] = {}
+    where = "_reason IS NULL"
     if key is not None:
         normalised = {name: hmac_sql(f"({expr})") for name, expr in normalised.items()}
         params = hmac_params(key)
+    else:
+        if not changed:
+            return unparseable
+        normalised = {name: normalised[name] for name in changed}
+        where += " AND (" + " OR ".join(changes[name] for name in changed) + ")"
     sets = ", ".join(f"{ident(name)} = {expr}" for name, expr in normalised.items())
-    con.execute(f"UPDATE {ident(table)} SET {sets} WHERE _reason IS NULL", params)
-    if not phones:
-        return 0
-    # (a pseudonym is NULL exactly when the normalised value is)
-    return int(before - con.execute(count_sql).fetchone()[0])
+    con.execute(f"UPDATE {ident(table)} SET {sets} WHERE {where}", params)
+    return unparseable

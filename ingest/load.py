@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from ingest.changes import TOUCHED, finish_run, record_changed_days, start_run
 from ingest.contracts import FEEDS, Contract, contract_for
 from ingest.discover import LandingFile, discover
+from ingest.gate import Gate, ensure_gate_schema, update_feed_status
 from ingest.identity import apply_identity, pii_key
 from ingest.readers import FileRejected, drop_temp_tables, stage
 from ingest.report import FileResult, IngestReport
@@ -56,9 +57,11 @@ logger = logging.getLogger(__name__)
 CHECKED = "_beacon_checked"
 QUARANTINED = "_beacon_quarantined"
 WINNERS = "_beacon_winners"
+#: a file's rows that passed its quality gate (recreated from the gate's batch)
+GATED = "_beacon_gated"
 HITS = "_beacon_hits"
 ACTIONS = "_beacon_actions"
-_LOAD_TEMP_TABLES = (CHECKED, QUARANTINED, WINNERS, HITS, ACTIONS, TOUCHED)
+_LOAD_TEMP_TABLES = (CHECKED, QUARANTINED, WINNERS, GATED, HITS, ACTIONS, TOUCHED)
 
 
 class ReconciliationError(Exception):
@@ -83,7 +86,8 @@ def ingest_landing(
 
     Re-running is a no-op for files already loaded. ``verify_checksums`` re-hashes every
     already-loaded file instead of trusting an unchanged size and mtime. Returns what
-    happened to each file; ``report.ok`` is False when a file failed or changed.
+    happened to each file; ``report.ok`` is False when a file failed, changed or was
+    refused by the quality gate.
     """
     selected = list(FEEDS) if feeds is None else [contract_for(f).feed for f in feeds]
     pii_key(config)  # fail before any file when pseudonymisation lacks its key
@@ -92,18 +96,16 @@ def ingest_landing(
     con = connect(config.warehouse_path, config=config)
     try:
         ensure_schema(con)
+        ensure_gate_schema(con)
         # staged rows are numbered by rowid: insertion order must be kept
         con.execute("SET preserve_insertion_order = true")
         loaded, attempts = _read_manifest(con)
         run_id = start_run(con, "ingest", selected, _utcnow())
         report.run_id = run_id
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="beacon-sha256") as hasher:
-            for file in files:
-                result = _process(
-                    con, config, file, loaded, attempts, hasher, verify_checksums, run_id
-                )
-                report.files.append(result)
-                _log_result(result)
+            run = _Run(con, config, loaded, attempts, hasher, verify_checksums, run_id)
+            for feed in selected:
+                run.feed([f for f in files if f.feed == feed], report)
         totals = report.totals()
         finish_run(
             con,
@@ -152,38 +154,116 @@ def sha256_file(path: Path) -> str:
     return digest_file(path).sha256
 
 
-# --- per file ---------------------------------------------------------------------------
+# --- per feed and per file ---------------------------------------------------------------
 
 
-def _process(
-    con: duckdb.DuckDBPyConnection,
-    config: BeaconConfig,
-    file: LandingFile,
-    loaded: dict[str, _Loaded],
-    attempts: dict[str, int],
-    hasher: ThreadPoolExecutor,
-    verify_checksums: bool,
-    run_id: int,
-) -> FileResult:
-    previous = loaded.get(file.relpath)
-    if previous is not None:
+@dataclass
+class _Prepared:
+    """A file staged, checked against its contract and collapsed to one row per key,
+    waiting for its quality gate and its transaction."""
+
+    file: LandingFile
+    seq: int
+    attempt_id: int | None
+    digest: Future[FileDigest]
+    started: datetime
+    clock: _Clock
+    rows_read: int
+    valid_rows: int
+    #: valid rows after the within-file collapse (one per key)
+    winners: int
+    #: ungated: the collapsed rows, a relation over the temp table ``CHECKED``
+    winners_sql: str = ""
+
+
+@dataclass
+class _Run:
+    """One ingest run: each feed's new files, prepared, gated as a batch, committed."""
+
+    con: duckdb.DuckDBPyConnection
+    config: BeaconConfig
+    loaded: dict[str, _Loaded]
+    attempts: dict[str, int]
+    hasher: ThreadPoolExecutor
+    verify_checksums: bool
+    run_id: int
+
+    def feed(self, files: list[LandingFile], report: IngestReport) -> None:
+        """Load one feed's files (sorted by path): prepare each, gate the batch, commit."""
+        if not files:
+            return
+        feed = files[0].feed
+        contract = effective_contract(contract_for(feed), self.config.accepted_values)
+        gate = Gate.open(self.con, self.config, contract, self.run_id)
+        pending: list[_Prepared] = []
+        outcomes: list[FileResult] = []
+
+        def flush() -> None:
+            if not pending:
+                return
+            if gate.enabled:
+                clock = _Clock(f"{feed} batch ({len(pending)} files)")
+                gate.validate(data_docs=self.config.quality.data_docs)
+                clock.lap("quality gate")
+            for prepared in pending:
+                outcomes.append(self._commit(contract, prepared, gate))
+                _log_result(outcomes[-1])
+            pending.clear()
+            gate.clear()
+
+        for seq, file in enumerate(files):
+            outcome = self._prepare(contract, file, seq, gate)
+            if isinstance(outcome, FileResult):
+                outcomes.append(outcome)
+                _log_result(outcome)
+                continue
+            pending.append(outcome)
+            if not gate.enabled or gate.full:
+                flush()
+        flush()
+        outcomes.sort(key=lambda r: r.path)
+        report.files.extend(outcomes)
+        events = [(r.path, r.problem) for r in outcomes if r.status != "skipped"]
+        update_feed_status(self.con, feed, events, _utcnow())
+
+    def _prepare(
+        self, contract: Contract, file: LandingFile, seq: int, gate: Gate
+    ) -> FileResult | _Prepared:
+        """Skip a loaded file, flag a changed one, or stage and check a new one."""
+        previous = self.loaded.get(file.relpath)
+        if previous is not None:
+            skipped = self._skip_or_flag(file, previous)
+            if skipped is not None:
+                return skipped
+        # plain JSONL: count lines while hashing (the reader checks one row per line)
+        count_lines = file.format == "jsonl" and not file.compressed
+        digest = self.hasher.submit(digest_file, file.path, count_lines)
+        started = _utcnow()
+        try:
+            prepared = self._stage(contract, file, seq, digest, started)
+            if gate.enabled:
+                gate.add(seq, prepared.winners_sql, QUARANTINED, prepared.rows_read)
+                _drop_temp(self.con)
+            return prepared
+        except BaseException as exc:
+            _drop_temp(self.con)
+            error = _load_error(exc)
+            if error is None:
+                raise
+            return self._failed(file, digest, error, started)
+
+    def _skip_or_flag(self, file: LandingFile, previous: _Loaded) -> FileResult | None:
+        """An already-loaded path: skipped if unchanged, ``changed`` if its content differs."""
         unchanged_stat = (
             previous.size_bytes == file.size_bytes and previous.mtime_ns == file.mtime_ns
         )
-        if unchanged_stat and not verify_checksums:
+        if unchanged_stat and not self.verify_checksums:
             logger.debug("%s: already loaded (file_id %s), skipped", file.relpath, previous.file_id)
             return FileResult(path=file.relpath, feed=file.feed, status="skipped")
         try:
             sha = sha256_file(file.path)
         except OSError as exc:  # vanished or unreadable since discovery
-            error = f"cannot read file: {exc}"
-            file_id = _record_attempt(
-                con, file, attempts.get(file.relpath), "failed", None, error, _utcnow()
-            )
-            attempts[file.relpath] = file_id
-            return FileResult(
-                path=file.relpath, feed=file.feed, status="failed", error=error, file_id=file_id
-            )
+            return self._attempt(file, "failed", None, f"cannot read file: {exc}", _utcnow())
         if sha == previous.sha256:
             logger.debug("%s: already loaded (same sha256), skipped", file.relpath)
             return FileResult(path=file.relpath, feed=file.feed, status="skipped")
@@ -192,158 +272,195 @@ def _process(
             f"(sha256 {previous.sha256} -> {sha}); landed files are immutable, deliver "
             "corrections as a new file. Not loaded"
         )
+        return self._attempt(file, "changed", sha, error, _utcnow())
+
+    def _attempt(
+        self, file: LandingFile, status: str, sha: str | None, error: str, started: datetime
+    ) -> FileResult:
         file_id = _record_attempt(
-            con, file, attempts.get(file.relpath), "changed", sha, error, _utcnow()
+            self.con, file, self.attempts.get(file.relpath), status, sha, error, started
         )
-        attempts[file.relpath] = file_id
+        self.attempts[file.relpath] = file_id
         return FileResult(
-            path=file.relpath, feed=file.feed, status="changed", error=error, file_id=file_id
+            path=file.relpath, feed=file.feed, status=status, error=error, file_id=file_id
         )
 
-    # plain JSONL: count lines while hashing (the reader checks one row per line)
-    count_lines = file.format == "jsonl" and not file.compressed
-    digest = hasher.submit(digest_file, file.path, count_lines)
-    started = _utcnow()
-    try:
-        result = _load_file(con, config, file, attempts.get(file.relpath), digest, started, run_id)
-    except (FileRejected, ReconciliationError) as exc:
-        result = _failed(con, file, attempts, digest, str(exc), started)
-    except OSError as exc:  # vanished or unreadable since discovery
-        result = _failed(con, file, attempts, digest, f"cannot read file: {exc}", started)
-    except Exception as exc:
-        import duckdb
+    def _failed(
+        self, file: LandingFile, digest: Future[FileDigest], error: str, started: datetime
+    ) -> FileResult:
+        _rollback_quietly(self.con)
+        try:
+            sha: str | None = digest.result().sha256
+        except OSError:
+            sha = None
+        return self._attempt(file, "failed", sha, error, started)
 
-        if not isinstance(exc, duckdb.Error):
-            raise
-        result = _failed(con, file, attempts, digest, f"DuckDB error: {exc}", started)
-    finally:
-        _drop_temp(con)
-    if result.status == "loaded":
-        loaded[file.relpath] = _Loaded(
-            result.file_id or 0, digest.result().sha256, file.size_bytes, file.mtime_ns
-        )
-        attempts.pop(file.relpath, None)
-    return result
-
-
-def _failed(
-    con: duckdb.DuckDBPyConnection,
-    file: LandingFile,
-    attempts: dict[str, int],
-    digest: Future[FileDigest],
-    error: str,
-    started: datetime,
-) -> FileResult:
-    _rollback_quietly(con)
-    try:
-        sha: str | None = digest.result().sha256
-    except OSError:
-        sha = None
-    file_id = _record_attempt(con, file, attempts.get(file.relpath), "failed", sha, error, started)
-    attempts[file.relpath] = file_id
-    return FileResult(
-        path=file.relpath, feed=file.feed, status="failed", error=error, file_id=file_id
-    )
-
-
-def _load_file(
-    con: duckdb.DuckDBPyConnection,
-    config: BeaconConfig,
-    file: LandingFile,
-    attempt_id: int | None,
-    digest: Future[FileDigest],
-    started: datetime,
-    run_id: int,
-) -> FileResult:
-    contract = effective_contract(contract_for(file.feed), config.accepted_values)
-    tz = config.feed_timezones.get(file.feed, "UTC")
-    clock = _Clock(file.relpath)
-    con.execute("SET TimeZone = $tz", {"tz": tz})
-
-    # 1. stage + validate into temp tables (outside the transaction: rowids start at 0)
-    staged = stage(con, file, contract, line_count=lambda: digest.result().lines)
-    clock.lap(f"staged ({staged.path_taken}, {staged.rows_read:,} records)")
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS "
-        + checked_sql(contract, staged.stage_sql, staged.raw_sql),
-        staged.params,
-    )
-    clock.lap("validated")
-    checked_rows, valid_rows = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE _reason IS NULL) FROM {CHECKED}"
-    ).fetchone()
-    if checked_rows != staged.rows_read:
-        raise ReconciliationError(
-            f"validation saw {checked_rows:,} records but {staged.rows_read:,} were read"
-        )
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {QUARANTINED} AS "
-        f"SELECT _line, _key, _reason, _raw FROM {CHECKED} WHERE _reason IS NOT NULL"
-    )
-    if checked_rows != valid_rows and staged.fill_raw is not None:
-        staged.fill_raw(con, QUARANTINED)
-    drop_temp_tables(con)  # the staged text is no longer needed: free its memory
-    phones_unparseable = apply_identity(con, CHECKED, file.feed, config, pii_key(config))
-    reasons = dict(
+    def _stage(
+        self,
+        contract: Contract,
+        file: LandingFile,
+        seq: int,
+        digest: Future[FileDigest],
+        started: datetime,
+    ) -> _Prepared:
+        """Stage and validate a file into temp tables (nothing persistent yet):
+        ``CHECKED`` (every record, typed, with its reason) and ``QUARANTINED``."""
+        con = self.con
+        tz = self.config.feed_timezones.get(file.feed, "UTC")
+        clock = _Clock(file.relpath)
+        con.execute("SET TimeZone = $tz", {"tz": tz})
+        # outside any transaction: rowids start at 0
+        staged = stage(con, file, contract, line_count=lambda: digest.result().lines)
+        clock.lap(f"staged ({staged.path_taken}, {staged.rows_read:,} records)")
         con.execute(
-            f"SELECT _reason, count(*) FROM {QUARANTINED} GROUP BY _reason ORDER BY 2 DESC, 1"
-        ).fetchall()
-    )
-    winners_sql, winners = _collapse_within_file(con, contract, valid_rows)
-    clock.lap(f"deduplicated ({valid_rows - winners:,} within-file duplicates)")
-
-    # 2. one transaction: rows, quarantine, manifest
-    con.execute("BEGIN")
-    file_id = attempt_id or con.execute(f"SELECT nextval('{FILE_ID_SEQUENCE}')").fetchone()[0]
-    ingested_at = _utcnow()
-    merged = _merge(con, contract, file.relpath, file_id, winners_sql, winners, ingested_at)
-    record_changed_days(con, run_id, file_id, file.feed)
-    clock.lap("merged")
-    quarantined = con.execute(
-        f"INSERT INTO {QUARANTINE_TABLE} (file_id, feed, path, line, record_key, reason, "
-        f"raw_record, quarantined_at) SELECT $file_id, $feed, $path, _line, _key, _reason, "
-        f"_raw, $at FROM {QUARANTINED} ORDER BY _line",
-        {"file_id": file_id, "feed": file.feed, "path": file.relpath, "at": ingested_at},
-    ).fetchone()[0]
-    duplicates = (valid_rows - winners) + merged.duplicate
-    accounted = merged.inserted + merged.updated + duplicates + quarantined
-    if staged.rows_read != accounted:
-        raise ReconciliationError(
-            f"{staged.rows_read:,} read but {accounted:,} accounted for "
-            f"({merged.inserted:,} inserted + {merged.updated:,} updated + {duplicates:,} "
-            f"duplicates + {quarantined:,} quarantined)"
+            f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS "
+            + checked_sql(contract, staged.stage_sql, staged.raw_sql),
+            staged.params,
         )
-    result = FileResult(
-        path=file.relpath,
-        feed=file.feed,
-        status="loaded",
-        rows_read=staged.rows_read,
-        rows_inserted=merged.inserted,
-        rows_updated=merged.updated,
-        rows_duplicate=duplicates,
-        rows_quarantined=quarantined,
-        quarantine_reasons=reasons,
-        file_id=file_id,
-        phones_unparseable=phones_unparseable,
-    )
-    sha = digest.result().sha256
-    _check_unchanged_since_discovery(file)
-    _write_manifest(
-        con,
-        file_id=file_id,
-        update=attempt_id is not None,
-        file=file,
-        sha=sha,
-        status="loaded",
-        result=result,
-        min_event_at=merged.min_event_at,
-        max_event_at=merged.max_event_at,
-        error=None,
-        started=started,
-    )
-    con.execute("COMMIT")
-    clock.lap("committed")
-    return result
+        clock.lap("validated")
+        checked_rows, valid_rows = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE _reason IS NULL) FROM {CHECKED}"
+        ).fetchone()
+        if checked_rows != staged.rows_read:
+            raise ReconciliationError(
+                f"validation saw {checked_rows:,} records but {staged.rows_read:,} were read"
+            )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {QUARANTINED} AS "
+            f"SELECT _line, _key, _reason, _raw FROM {CHECKED} WHERE _reason IS NOT NULL"
+        )
+        if checked_rows != valid_rows and staged.fill_raw is not None:
+            staged.fill_raw(con, QUARANTINED)
+        drop_temp_tables(con)  # the staged text is no longer needed: free its memory
+        winners_sql, winners = _collapse_within_file(con, contract, valid_rows)
+        clock.lap(f"deduplicated ({valid_rows - winners:,} within-file duplicates)")
+        return _Prepared(
+            file=file,
+            seq=seq,
+            attempt_id=self.attempts.get(file.relpath),
+            digest=digest,
+            started=started,
+            clock=clock,
+            rows_read=staged.rows_read,
+            valid_rows=valid_rows,
+            winners=winners,
+            winners_sql=winners_sql,
+        )
+
+    def _commit(self, contract: Contract, prepared: _Prepared, gate: Gate) -> FileResult:
+        """The file's one transaction: rows, quarantine, gate record, manifest."""
+        file = prepared.file
+        try:
+            result = self._write(contract, prepared, gate)
+        except BaseException as exc:
+            error = _load_error(exc)
+            if error is None:
+                raise
+            result = self._failed(file, prepared.digest, error, prepared.started)
+        finally:
+            _drop_temp(self.con)
+        if result.status in ("loaded", "refused"):
+            self.loaded[file.relpath] = _Loaded(
+                result.file_id or 0, prepared.digest.result().sha256, file.size_bytes, file.mtime_ns
+            )
+            self.attempts.pop(file.relpath, None)
+        return result
+
+    def _write(self, contract: Contract, prepared: _Prepared, gate: Gate) -> FileResult:
+        con, config, file = self.con, self.config, prepared.file
+        con.execute("SET TimeZone = $tz", {"tz": config.feed_timezones.get(file.feed, "UTC")})
+        if gate.enabled:
+            gate.file_rows(prepared.seq, GATED, QUARANTINED)
+            identity_table, winners_sql = GATED, GATED
+            verdict = gate.verdicts[prepared.seq]
+            n_winners = 0 if verdict.refused else prepared.winners - verdict.rows_failed
+        else:
+            winners_sql, n_winners = prepared.winners_sql, prepared.winners
+            # the collapse may have copied the winners out of CHECKED
+            identity_table = WINNERS if winners_sql == WINNERS else CHECKED
+        phones_unparseable = apply_identity(con, identity_table, file.feed, config, pii_key(config))
+        reasons = dict(
+            con.execute(
+                f"SELECT _reason, count(*) FROM {QUARANTINED} GROUP BY _reason ORDER BY 2 DESC, 1"
+            ).fetchall()
+        )
+
+        con.execute("BEGIN")
+        file_id = (
+            prepared.attempt_id
+            or con.execute(f"SELECT nextval('{FILE_ID_SEQUENCE}')").fetchone()[0]
+        )
+        ingested_at = _utcnow()
+        merged = _merge(con, contract, file.relpath, file_id, winners_sql, n_winners, ingested_at)
+        record_changed_days(con, self.run_id, file_id, file.feed)
+        prepared.clock.lap("merged")
+        quarantined = con.execute(
+            f"INSERT INTO {QUARANTINE_TABLE} (file_id, feed, path, line, record_key, reason, "
+            f"raw_record, quarantined_at) SELECT $file_id, $feed, $path, _line, _key, _reason, "
+            f"_raw, $at FROM {QUARANTINED} ORDER BY _line",
+            {"file_id": file_id, "feed": file.feed, "path": file.relpath, "at": ingested_at},
+        ).fetchone()[0]
+        verdict = gate.record_file(prepared.seq, file_id, file.relpath, ingested_at)
+        duplicates = (prepared.valid_rows - prepared.winners) + merged.duplicate
+        accounted = merged.inserted + merged.updated + duplicates + quarantined
+        if prepared.rows_read != accounted:
+            raise ReconciliationError(
+                f"{prepared.rows_read:,} read but {accounted:,} accounted for "
+                f"({merged.inserted:,} inserted + {merged.updated:,} updated + {duplicates:,} "
+                f"duplicates + {quarantined:,} quarantined)"
+            )
+        refused = verdict.refused if verdict is not None else None
+        error = None
+        if refused is not None:
+            error = (
+                f"quality gate ({refused}): nothing loaded, every row quarantined; fix the "
+                "cause and run `beacon quarantine replay`"
+            )
+        result = FileResult(
+            path=file.relpath,
+            feed=file.feed,
+            status="refused" if refused is not None else "loaded",
+            rows_read=prepared.rows_read,
+            rows_inserted=merged.inserted,
+            rows_updated=merged.updated,
+            rows_duplicate=duplicates,
+            rows_quarantined=quarantined,
+            quarantine_reasons=reasons,
+            file_id=file_id,
+            phones_unparseable=phones_unparseable,
+            error=error,
+        )
+        sha = prepared.digest.result().sha256
+        _check_unchanged_since_discovery(file)
+        _write_manifest(
+            con,
+            file_id=file_id,
+            update=prepared.attempt_id is not None,
+            file=file,
+            sha=sha,
+            status="loaded",
+            result=result,
+            min_event_at=merged.min_event_at,
+            max_event_at=merged.max_event_at,
+            error=error,
+            started=prepared.started,
+        )
+        con.execute("COMMIT")
+        prepared.clock.lap("committed")
+        return result
+
+
+def _load_error(exc: BaseException) -> str | None:
+    """The message recorded for a file that cannot be loaded; None for other errors."""
+    import duckdb
+
+    if isinstance(exc, FileRejected | ReconciliationError):
+        return str(exc)
+    if isinstance(exc, OSError):  # vanished or unreadable since discovery
+        return f"cannot read file: {exc}"
+    if isinstance(exc, duckdb.Error):
+        return f"DuckDB error: {exc}"
+    return None
 
 
 def _check_unchanged_since_discovery(file: LandingFile) -> None:
@@ -408,6 +525,11 @@ def _merge(
     ``path`` is the incoming rows' file (relative path): it decides ties against stored
     rows of an earlier file; against a stored row of the same file (a quarantine replay)
     the later line wins.
+
+    The raw tables have no key index (it cost more than the rest of the merge): one row
+    per key holds because ``winners`` has one row per key (``n_winners`` of them) and only
+    keys not stored yet are inserted. The counts are checked on the way: a mismatch
+    raises :class:`ReconciliationError` and the file is rolled back.
     """
     table = table_name(contract.feed)
     key = ident(contract.key)
@@ -428,12 +550,23 @@ def _merge(
             f"FROM {table} AS t SEMI JOIN {winners} AS w ON t.{key} = w.{key} "
             f"LEFT JOIN {MANIFEST_TABLE} AS f ON f.file_id = t._file_id"
         )
-        hits = con.execute(f"SELECT count(*) FROM {HITS}").fetchone()[0]
+        hits, hit_keys = con.execute(
+            f"SELECT count(*), count(DISTINCT {key}) FROM {HITS}"
+        ).fetchone()
+        if hits != hit_keys:
+            raise ReconciliationError(
+                f"{table} holds {hits - hit_keys:,} extra row(s) for keys this file "
+                "delivers: its keys are not unique"
+            )
 
     if hits == 0:
         merged.inserted = con.execute(
             f"INSERT INTO {table} ({columns}) SELECT {select_new} FROM {winners}", params
         ).fetchone()[0]
+        if merged.inserted != n_winners:
+            raise ReconciliationError(
+                f"{merged.inserted:,} rows inserted for {n_winners:,} distinct valid keys"
+            )
         con.execute(f"CREATE OR REPLACE TEMP TABLE {TOUCHED} AS SELECT {event} AS e FROM {winners}")
         merged.min_event_at, merged.max_event_at = con.execute(
             f"SELECT min(e), max(e) FROM {TOUCHED}"
@@ -462,6 +595,11 @@ def _merge(
         f"ANTI JOIN {HITS} AS h ON w.{key} = h.{key}",
         params,
     ).fetchone()[0]
+    if merged.inserted + hits != n_winners:
+        raise ReconciliationError(
+            f"{merged.inserted:,} rows inserted and {hits:,} stored keys matched, for "
+            f"{n_winners:,} distinct valid keys"
+        )
     assignments = (
         ", ".join(f"{c} = m.{c}" for c in fields if c != key)
         + ", _file_id = $file_id, _line = m._line, _ingested_at = $at"
@@ -472,9 +610,15 @@ def _merge(
         f"WHERE t.{key} = m.{key}",
         params,
     ).fetchone()[0]
-    merged.duplicate = con.execute(
-        f"SELECT count(*) FROM {ACTIONS} WHERE _action = 'duplicate'"
-    ).fetchone()[0]
+    updates, merged.duplicate = con.execute(
+        f"SELECT count(*) FILTER (WHERE _action = 'update'), "
+        f"count(*) FILTER (WHERE _action = 'duplicate') FROM {ACTIONS}"
+    ).fetchone()
+    if merged.updated != updates:
+        raise ReconciliationError(
+            f"{merged.updated:,} rows updated for {updates:,} winning redeliveries: "
+            f"the keys of {table} are not unique"
+        )
     # days touched: the new event time of inserted/updated rows and the old one of updates
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {TOUCHED} AS "

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-FileStatus = Literal["loaded", "skipped", "failed", "changed"]
+FileStatus = Literal["loaded", "skipped", "failed", "changed", "refused"]
 
 #: the row counters of a file and of a report's totals
 ROW_COUNTERS: tuple[str, ...] = (
@@ -23,10 +23,11 @@ class FileResult:
     """The outcome of one landed file.
 
     ``status`` is ``loaded`` (this run loaded it), ``skipped`` (already loaded, same
-    checksum), ``failed`` (nothing loaded, see ``error``) or ``changed`` (already loaded
-    under this path with a different checksum: not loaded, see ``error``).
-    For a loaded file ``rows_read == rows_inserted + rows_updated + rows_duplicate +
-    rows_quarantined``.
+    checksum), ``failed`` (nothing loaded, see ``error``), ``changed`` (already loaded
+    under this path with a different checksum: not loaded, see ``error``) or ``refused``
+    (read, but refused whole by the quality gate: every row quarantined, see ``error``).
+    For a loaded or refused file ``rows_read == rows_inserted + rows_updated +
+    rows_duplicate + rows_quarantined``.
     """
 
     path: str
@@ -46,7 +47,13 @@ class FileResult:
 
     @property
     def failed(self) -> bool:
-        return self.status in ("failed", "changed")
+        """Nothing of the file reached the raw tables although it should have."""
+        return self.status in ("failed", "changed", "refused")
+
+    @property
+    def problem(self) -> str | None:
+        """Why the file degrades its feed (None for a loaded or skipped file)."""
+        return f"{self.status}: {self.error}" if self.failed else None
 
     def summary(self) -> str:
         """One line saying what happened to the data in this file."""
@@ -54,6 +61,8 @@ class FileResult:
             return f"{self.path}: already loaded, skipped"
         if self.status in ("failed", "changed"):
             return f"{self.path}: {self.status}, nothing loaded: {self.error}"
+        if self.status == "refused":
+            return f"{self.path}: {self.rows_read:,} read, REFUSED by the {self.error}"
         text = (
             f"{self.path}: {self.rows_read:,} read, {self.rows_inserted:,} inserted, "
             f"{self.rows_updated:,} updated, {self.rows_duplicate:,} duplicates, "
@@ -77,7 +86,7 @@ class IngestReport:
 
     @property
     def ok(self) -> bool:
-        """True when no file failed or changed under its path."""
+        """True when no file failed, changed under its path or was refused."""
         return not any(f.failed for f in self.files)
 
     @property
@@ -100,7 +109,7 @@ class IngestReport:
         files = [f for f in self.files if feed is None or f.feed == feed]
         totals = {name: sum(getattr(f, name) for f in files) for name in ROW_COUNTERS}
         statuses = Counter(f.status for f in files)
-        for status in ("loaded", "skipped", "failed", "changed"):
+        for status in ("loaded", "skipped", "failed", "changed", "refused"):
             totals[f"files_{status}"] = statuses.get(status, 0)
         return totals
 

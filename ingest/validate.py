@@ -64,9 +64,12 @@ def typed_expr(f: Field) -> str:
         return (
             # ISO-8601 starts YYYY-: the guard keeps out DuckDB's special words ('epoch',
             # 'infinity', …) and hour 24 (DuckDB reads T24:00 as the next day; in event
-            # data it is a bug), at a fraction of a regex's cost
-            f"CASE WHEN substr({x}, 5, 1) = '-' AND substr({x}, 12, 2) <> '24' "
-            f"THEN timezone('UTC', try_cast({x} AS TIMESTAMPTZ)) END"
+            # data it is a bug), at a fraction of a regex's cost (LIKE's "_" is one
+            # character, as substr counts). The instant becomes naive UTC through its
+            # epoch microseconds: the same value as timezone('UTC', …) without a time
+            # zone lookup per row (twice as fast)
+            f"CASE WHEN {x} LIKE '____-%' AND {x} NOT LIKE '___________24%' "
+            f"THEN make_timestamp(epoch_us(try_cast({x} AS TIMESTAMPTZ))) END"
         )
     if f.type == "bool":
         word = f"lower(trim({x}))"
@@ -120,7 +123,8 @@ def checked_sql(contract: Contract, stage_sql: str, raw_sql: str = "NULL") -> st
     reason = "CASE WHEN _bad IS NOT NULL THEN _bad " + " ".join(reason_cases(contract)) + " END"
     out = ", ".join(f"{typed_name(n)} AS {ident(n)}" for n in names)
     return (
-        f"SELECT _line, _reason, {ident(contract.key)} AS _key, "
+        f"SELECT _line, _reason, "
+        f"CASE WHEN _reason IS NOT NULL THEN {ident(contract.key)} END AS _key, "
         f"CASE WHEN _reason IS NOT NULL THEN coalesce(_raw, {raw_sql}) END AS _raw, {out} "
         f"FROM (SELECT *, {reason} AS _reason "
         f"FROM (SELECT _line, _bad, _raw, {', '.join(ident(n) for n in names)}, {typed} "

@@ -120,9 +120,7 @@ def feed_table_ddl(contract: Contract) -> str:
     columns = []
     for f in contract.fields:
         col = f"{ident(f.name)} {DUCKDB_TYPES[f.type]}"
-        if f.name == contract.key:
-            col += " PRIMARY KEY"
-        elif f.required:
+        if f.required:  # the key is required: NOT NULL, unique by the merge (no index)
             col += " NOT NULL"
         columns.append(col)
     columns += [f"{ident(name)} {sql_type} NOT NULL" for name, sql_type in LINEAGE_COLUMNS]

@@ -2,10 +2,12 @@
 doubles nothing.
 
 A simulated landing zone (mixed formats, dirty: quarantined rows and redeliveries) is
-ingested once cleanly as the reference. Then a real ``beacon ingest`` subprocess is started
-against a fresh warehouse and killed at seeded random moments, again and again, and finally
-run to completion. The result must equal the reference row for row (lineage ids and
-timestamps aside), every file must reconcile, and no file may be ``loaded`` twice.
+ingested once cleanly as the reference. Then a real ``beacon ingest`` subprocess (quality
+gates on, a few files per gate batch) is started against a fresh warehouse and killed at
+seeded random moments (during start-up and validation, or after a random number of further
+file commits), again and again, and finally run to completion. The result must equal the
+reference row for row (lineage ids and timestamps aside), every file must reconcile, and no
+file may be ``loaded`` twice.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -22,7 +25,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from beacon.config import BeaconConfig
+from beacon.config import BeaconConfig, QualityConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 KILLS = 10
@@ -61,10 +64,44 @@ def _ingest_command(landing: Path, warehouse: Path) -> list[str]:
     ]
 
 
+#: the quality gates validate a few files at a time, so that commits (and kills) spread
+#: over the run and several gate batches per feed are exercised
+GATE_BATCH_ROWS = 5000
+
+
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BEACON_")}
     env["PYTHONPATH"] = str(PROJECT_ROOT)
+    env["BEACON_QUALITY_GATE_BATCH_ROWS"] = str(GATE_BATCH_ROWS)
+    env["BEACON_QUALITY_DATA_DOCS"] = "false"
     return env
+
+
+class _CommitCounter:
+    """Counts the files a running ``beacon ingest`` reports as committed (its log lines)."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.count = 0
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self._thread.start()
+
+    def _read(self, proc: subprocess.Popen) -> None:
+        for line in proc.stderr:
+            if " ingest.load: " in line and " read, " in line:
+                with self._changed:
+                    self.count += 1
+                    self._changed.notify_all()
+        with self._changed:
+            self.count = -1  # the process ended
+            self._changed.notify_all()
+
+    def wait_for(self, n: int, timeout: float) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self.count >= n or self.count < 0, timeout)
+
+    def join(self) -> None:
+        self._thread.join(timeout=30)
 
 
 def _files_loaded(warehouse: Path) -> int:
@@ -113,27 +150,20 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(landing, tmp_path):
 
     # the reference: one clean, uninterrupted run in this process
     reference_wh = tmp_path / "reference" / "beacon.duckdb"
-    started = time.monotonic()
-    reference = ingest_landing(BeaconConfig(landing_dir=landing, warehouse_path=reference_wh))
-    clean_seconds = time.monotonic() - started
+    quality = QualityConfig(gate_batch_rows=GATE_BATCH_ROWS, data_docs=False)
+    reference = ingest_landing(
+        BeaconConfig(landing_dir=landing, warehouse_path=reference_wh, quality=quality)
+    )
     assert reference.ok
     assert reference.totals()["rows_quarantined"] > 0  # the dirt reaches the quarantine
     assert reference.totals()["rows_updated"] + reference.totals()["rows_duplicate"] > 0
     expected = _snapshot(reference_wh)
 
-    # how long a `beacon ingest` process takes to start (interpreter, imports, schema) on
-    # this machine now: an empty landing zone
-    (tmp_path / "empty").mkdir()
-    started = time.monotonic()
-    subprocess.run(
-        _ingest_command(tmp_path / "empty", tmp_path / "empty" / "w.duckdb"),
-        env=_env(),
-        check=True,
-        capture_output=True,
-    )
-    startup_seconds = time.monotonic() - started
-
-    # the victim: a real `beacon ingest` process, killed at random moments
+    # the victim: a real `beacon ingest` process, killed at random moments: either while
+    # it starts (imports, schema, staging and validating its first batch), or at a random
+    # moment after a random number of further files were committed (each committed file
+    # logs one line), so that the kills fall all over the run
+    total_files = len(reference.files)
     warehouse = tmp_path / "crashed" / "beacon.duckdb"
     rng = random.Random(SEED)
     landed_kills = 0
@@ -145,22 +175,26 @@ def test_sigkill_at_random_moments_loses_and_doubles_nothing(landing, tmp_path):
             _ingest_command(landing, warehouse),
             env=_env(),
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
-        # after startup, each kill lets ~0.75/KILLS of the work through on average, so the
-        # kills spread over the whole landing zone and the last run still has work to do
-        time.sleep(startup_seconds + rng.uniform(0, 1.5 * clean_seconds / KILLS))
+        commits = _CommitCounter(proc)
+        if rng.random() < 0.25:
+            time.sleep(rng.uniform(0, 3.0))
+        else:
+            commits.wait_for(rng.randint(1, max(1, total_files // KILLS)), timeout=120)
+            time.sleep(rng.uniform(0, 0.5))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             landed_kills += 1
         proc.wait()
+        commits.join()
         if proc.returncode == 0:
             break  # it finished before the kill: everything is loaded
         progress.append(_files_loaded(warehouse))
     assert landed_kills >= KILLS // 2, f"only {landed_kills} kills hit a running ingest"
     # the kills fell all over the run: files were committed between kills, and the kills
     # stopped runs that still had files to load
-    total_files = len(reference.files)
     assert len({n for n in progress if 0 < n < total_files}) >= KILLS // 2, progress
 
     # run to completion, then once more (a no-op)

@@ -11,6 +11,7 @@ import logging
 import os
 from datetime import datetime
 
+import duckdb
 import pytest
 
 from tests.ingest_fixtures import Landing, call, ticket
@@ -116,10 +117,19 @@ def test_raw_tables_are_typed_from_the_contract_and_keyed(landing):
     assert types["group"] == "VARCHAR"  # a reserved word, quoted
     assert {"_file_id", "_line", "_ingested_at"} <= set(types)
     assert landing.query('SELECT "group" FROM raw.tickets') == [("billing-team",)]
+    # the key is NOT NULL and unique by the merge, without an index (see docs/ingest.md)
     assert landing.query(
-        "SELECT constraint_type FROM information_schema.table_constraints "
-        "WHERE table_schema = 'raw' AND table_name = 'calls' AND constraint_type = 'PRIMARY KEY'"
-    ) == [("PRIMARY KEY",)]
+        "SELECT is_nullable FROM information_schema.columns "
+        "WHERE table_schema = 'raw' AND table_name = 'tickets' AND column_name = 'event_id'"
+    ) == [("NO",)]
+    assert (
+        landing.query(
+            "SELECT constraint_type FROM information_schema.table_constraints "
+            "WHERE table_schema = 'raw' AND table_name = 'tickets' "
+            "AND constraint_type = 'PRIMARY KEY'"
+        )
+        == []
+    )
 
 
 # --- exactly once ------------------------------------------------------------------------
@@ -313,6 +323,72 @@ def test_duplicates_within_a_file_collapse_first(landing):
         ("L2", "later line", 4),
         ("L3", "billing", 6),
     ]
+    assert_reconciled(landing, report)
+
+
+def test_keys_stay_unique_without_a_key_index(landing):
+    """The raw tables have no primary-key index: the within-file collapse and the merge
+    (insert only keys not stored yet) keep one row per key, across formats and files."""
+    landing.jsonl("calls/1.jsonl", [call("L1"), call("L2", emitted_at=None), call("L1", queue="b")])
+    landing.csv(
+        "calls/2.csv",
+        [call("L1", emitted_at="2026-10-02T00:00:00Z"), call("L2"), call("L3"), call("L3")],
+    )
+    landing.parquet("calls/3.parquet", [call("L2"), call("L3", queue="x"), call("L4"), call("L4")])
+    report = landing.ingest()
+    assert report.ok
+    assert landing.query("SELECT count(*), count(DISTINCT leg_id) FROM raw.calls") == [(4, 4)]
+    assert [(r.rows_inserted, r.rows_updated, r.rows_duplicate) for r in report.files] == [
+        (2, 0, 1),
+        (1, 2, 1),
+        (1, 1, 2),
+    ]
+    assert_reconciled(landing, report)
+
+
+def test_a_duplicated_stored_key_fails_the_file_instead_of_updating_two_rows(landing):
+    """Nothing but ingest writes raw; if a key were stored twice anyway (written by hand),
+    a file redelivering it is rolled back and failed, not applied to both rows."""
+    landing.jsonl("calls/1.jsonl", [call("L1"), call("L2")])
+    landing.ingest()
+    con = duckdb.connect(str(landing.warehouse))
+    con.execute("INSERT INTO raw.calls SELECT * FROM raw.calls WHERE leg_id = 'L1'")
+    con.close()
+    landing.jsonl("calls/2.jsonl", [call("L1", queue="newer", emitted_at="2026-10-02T00:00:00Z")])
+    result = result_for(landing.ingest(), "calls/2.jsonl")
+    assert result.status == "failed" and "not unique" in result.error
+    assert landing.query("SELECT leg_id, queue FROM raw.calls ORDER BY 1") == [
+        ("L1", "billing"),
+        ("L1", "billing"),
+        ("L2", "billing"),
+    ]
+
+
+def test_a_warehouse_whose_tables_have_a_primary_key_keeps_loading(landing):
+    """Warehouses created before the key index was dropped keep it (DuckDB cannot drop a
+    primary key in place): ingest works on them unchanged."""
+    from ingest.contracts import CALLS
+    from ingest.warehouse import feed_table_ddl
+
+    landing.warehouse.parent.mkdir(parents=True)
+    con = duckdb.connect(str(landing.warehouse))
+    con.execute("CREATE SCHEMA raw")
+    con.execute(
+        feed_table_ddl(CALLS).replace('"leg_id" VARCHAR NOT NULL', '"leg_id" VARCHAR PRIMARY KEY')
+    )
+    con.close()
+    landing.jsonl("calls/1.jsonl", [call("L1"), call("L2"), call("L1", queue="later line")])
+    landing.jsonl("calls/2.jsonl", [call("L2", queue="newer", emitted_at="2026-10-02T00:00:00Z")])
+    report = landing.ingest()
+    assert report.ok
+    assert landing.query("SELECT leg_id, queue FROM raw.calls ORDER BY 1") == [
+        ("L1", "later line"),
+        ("L2", "newer"),
+    ]
+    assert landing.query(
+        "SELECT count(*) FROM information_schema.table_constraints "
+        "WHERE table_schema = 'raw' AND table_name = 'calls' AND constraint_type = 'PRIMARY KEY'"
+    ) == [(1,)]
     assert_reconciled(landing, report)
 
 
@@ -784,6 +860,7 @@ def test_report_totals_and_log_line(landing, caplog):
         "files_skipped": 0,
         "files_failed": 0,
         "files_changed": 0,
+        "files_refused": 0,
     }
     assert report.totals("calls")["rows_read"] == 4
     assert report.changed_feeds == ["calls", "tickets"]

@@ -98,6 +98,45 @@ def test_ingest_stores_e164_and_lowercased_emails_and_counts_unparseable(tmp_pat
     ]
 
 
+@pytest.mark.parametrize("key", [None, KEY.encode()], ids=["clear", "pseudonymised"])
+def test_apply_identity_rewrites_only_valid_rows_and_counts_unparseable(key):
+    """apply_identity scans once and, in clear, rewrites only the values that change (a
+    file of already-normal values is not rewritten); quarantined rows are left alone."""
+    from beacon.config import BeaconConfig
+    from ingest.identity import apply_identity
+
+    rows = [
+        (None, "+442079460000", "ann@example.com"),  # already normal
+        (None, "020 7946 0001", " Bob@Example.COM "),  # both rewritten
+        (None, "call me", None),  # unparseable: NULL, counted
+        (None, None, ""),  # empty email: NULL
+        ("missing_required:event_id", "020 7946 0002", "X@Y.Z"),  # quarantined: untouched
+    ]
+    expected = [
+        ("+442079460000", "ann@example.com"),
+        ("+442079460001", "bob@example.com"),
+        (None, None),
+        (None, None),
+    ]
+    if key is not None:
+        expected = [tuple(v and pseudonymise(v, key) for v in r) for r in expected]
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TABLE t (i INT, _reason VARCHAR, phone_number VARCHAR, email VARCHAR)")
+        con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)", [(i, *r) for i, r in enumerate(rows)])
+        config = BeaconConfig(phone_default_country_code="44")
+        assert apply_identity(con, "t", "crm", config, key) == 1
+        got = con.execute("SELECT phone_number, email FROM t ORDER BY i").fetchall()
+        # applied again in clear to normal values: nothing to rewrite, nothing unparseable
+        if key is None:
+            assert apply_identity(con, "t", "crm", config, None) == 0
+            assert con.execute("SELECT phone_number, email FROM t ORDER BY i").fetchall() == got
+    finally:
+        con.close()
+    assert got[:4] == expected
+    assert got[4] == ("020 7946 0002", "X@Y.Z")
+
+
 def test_pseudonymised_identities_still_match_across_feeds(tmp_path, monkeypatch):
     monkeypatch.setenv("BEACON_PII_KEY", KEY)
     landing = Landing(tmp_path, phone_default_country_code="44", pii_pseudonymise=True)

@@ -33,16 +33,16 @@ def test_files_arriving_during_a_run_are_picked_up_by_the_next_run(landing, monk
 
     landing.jsonl("calls/2026-10-01.jsonl", [call("L1")])
     landing.jsonl("calls/2026-10-02.jsonl", [call("L2")])
-    real_process = ingest.load._process
+    real_prepare = ingest.load._Run._prepare
 
-    def process_then_land_more(*args, **kwargs):
-        result = real_process(*args, **kwargs)
+    def prepare_then_land_more(*args, **kwargs):
+        result = real_prepare(*args, **kwargs)
         # a producer drops new files (one sorting before, one after) while the run goes on
         landing.jsonl("calls/2026-09-30.jsonl", [call("L0")])
         landing.jsonl("calls/2026-10-03.jsonl", [call("L3")])
         return result
 
-    monkeypatch.setattr(ingest.load, "_process", process_then_land_more)
+    monkeypatch.setattr(ingest.load._Run, "_prepare", prepare_then_land_more)
     first = landing.ingest()
     monkeypatch.undo()
 
