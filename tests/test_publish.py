@@ -63,9 +63,11 @@ def test_publish_copies_every_mart_with_metadata_and_swaps_the_version_atomicall
             "select mart, row_count, source_run, degraded_feeds from _published order by mart"
         ).fetchall() == [("fct_b", 3, "run-1", []), ("mart_a", 5, "run-1", [])]
         assert con.execute("select count(*) from _feed_status").fetchone() == (3,)
-    for name, rows in first.marts.items():
-        parquet = serving / "parquet" / f"{name}.parquet"
-        assert duckdb.sql(f"select count(*) from '{parquet}'").fetchall() == [(rows,)]
+    # a connection of its own: the module's default one may hold another test's result
+    with duckdb.connect() as con:
+        for name, rows in first.marts.items():
+            parquet = serving / "parquet" / f"{name}.parquet"
+            assert con.execute(f"select count(*) from '{parquet}'").fetchall() == [(rows,)]
 
     # a mart added by a later dbt model is discovered, a degraded feed is published too
     config = _warehouse(config.warehouse_path, {"mart_a": 6, "fct_b": 3, "dim_new": 2}, "calls")
