@@ -1,7 +1,8 @@
 # One image for every Airflow service of docker-compose.yml: Beacon and its pinned stack
 # installed from uv.lock, the same environment the tests run in. The project is installed
 # editable, so the read-only mount of the repository at /opt/beacon (docker-compose.yml)
-# is the code that runs.
+# is the code that runs. The `celery` extra serves the optional Celery worker profile; the
+# Spark extra is not in the image: a cluster runs Spark (docs/spark.md).
 FROM python:3.11-slim
 
 ENV UV_PYTHON_DOWNLOADS=never \
@@ -14,9 +15,9 @@ ENV UV_PYTHON_DOWNLOADS=never \
 RUN pip install --no-cache-dir uv
 WORKDIR /opt/beacon
 COPY pyproject.toml uv.lock README.md ./
-RUN uv sync --frozen --no-dev --extra deploy --no-install-project
+RUN uv sync --frozen --no-dev --extra deploy --extra celery --no-install-project
 COPY . .
-RUN uv sync --frozen --no-dev --extra deploy
+RUN uv sync --frozen --no-dev --extra deploy --extra celery
 
 # compose runs the services as ${AIRFLOW_UID:-50000} in group 0: everything they write is
 # group-writable (Airflow's home and logs, the data folders behind the volumes)

@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 export DO_NOT_TRACK := 1
 UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 
-.PHONY: setup demo test lint browser
+.PHONY: setup setup-spark demo test lint browser
 
 # a user install of uv; a distribution's Python that refuses user installs (PEP 668) is
 # told that this one package is meant for the user's own bin folder
@@ -15,6 +15,11 @@ $(UV):
 
 setup: | $(UV)
 	$(UV) sync --frozen
+
+# setup plus the optional `spark` extra (dbt-spark, PySpark; Java 17 from the machine): the
+# test suite builds the dbt project on a local Spark session too (tests/test_spark_parity.py)
+setup-spark: | $(UV)
+	$(UV) sync --frozen --extra spark
 
 demo: setup
 	$(UV) run --frozen beacon demo
@@ -28,8 +33,8 @@ browser:
 		     $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "chromium could not be installed: the report's browser test skips (fails in CI)"
 
-test: setup browser
-	$(UV) run --frozen pytest
+test: setup-spark browser
+	$(UV) run --frozen --extra spark pytest
 
 lint: setup
 	$(UV) run --frozen ruff check . && $(UV) run --frozen ruff format --check .

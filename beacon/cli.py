@@ -4,6 +4,7 @@ beacon simulate --out var/sim --days 30        write a simulated centre's feeds 
 beacon run --landing L --warehouse W           the whole pipeline, through Airflow
 beacon backfill --from D --to D                the daily run for each day of a range
 beacon ingest / transform / publish            one step, without Airflow
+beacon export-raw --warehouse W --out DIR      the raw layer as partitioned Parquet (Spark)
 beacon summary --warehouse W                   outputs beside outcomes
 beacon report --warehouse W --date D           the daily outcome report (HTML) for a day
 beacon demo                                    simulate 30 days, run, summarise
@@ -116,6 +117,17 @@ def cmd_transform(args: argparse.Namespace) -> int:
     except TransformError as exc:
         print(f"dbt {args.dbt_command} failed: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_export_raw(args: argparse.Namespace) -> int:
+    from beacon.raw_export import export_raw
+
+    tables = export_raw(_config(args), args.out)
+    for table in tables:
+        by = f"  by {', '.join(table.partitions)}" if table.partitions else ""
+        print(f"raw.{table.name}: {table.rows:,} rows, {table.files} files{by}")
+    print(f"written to {args.out.resolve()}")
     return 0
 
 
@@ -362,6 +374,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="rebuild every model from scratch (default: incremental, docs/metrics.md)",
     )
     p.set_defaults(func=cmd_transform)
+
+    p = sub.add_parser(
+        "export-raw",
+        help="export the raw tables as Parquet partitioned by feed and day (docs/spark.md)",
+    )
+    warehouse_args(p, landing=False)
+    p.add_argument("--out", type=Path, required=True, help="folder for the Parquet datasets")
+    p.set_defaults(func=cmd_export_raw)
 
     p = sub.add_parser(
         "publish", help="publish the marts of the last successful build to the serving copy"

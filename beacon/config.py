@@ -96,6 +96,38 @@ class TransformSettings:
     #: rebuild every model from scratch on every build (for one build only:
     #: ``beacon transform --full-refresh``)
     full_refresh: bool = False
+    #: the engine dbt builds the models on (docs/spark.md): ``duckdb`` (the warehouse file)
+    #: or ``spark`` (the raw layer exported as Parquet, the same models on Apache Spark;
+    #: always a full build there)
+    engine: str = "duckdb"
+    #: the dbt profile output used for Spark: ``spark`` (a local session in this process) or
+    #: ``spark_thrift`` (a cluster's Thrift server; dbt_project/profiles.yml)
+    spark_target: str = "spark"
+    #: where the raw layer is exported for Spark (a path the cluster can read);
+    #: None: ``spark/raw`` beside the warehouse
+    spark_raw_dir: Path | None = None
+    #: the local session's table folder (spark.sql.warehouse.dir); None: ``spark/warehouse``
+    #: beside the warehouse
+    spark_warehouse_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.engine not in TRANSFORM_ENGINES:
+            raise ValueError(
+                f"transform.engine must be one of {', '.join(TRANSFORM_ENGINES)}, "
+                f"got {self.engine!r}"
+            )
+        for name in ("spark_raw_dir", "spark_warehouse_dir"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                object.__setattr__(self, name, Path(value))
+
+
+#: engines ``transform.engine`` accepts
+TRANSFORM_ENGINES = ("duckdb", "spark")
+#: keys of the ``[transform]`` table
+TRANSFORM_KEYS = frozenset(
+    {"full_refresh", "engine", "spark_target", "spark_raw_dir", "spark_warehouse_dir"}
+)
 
 
 def _minutes_of_day(name: str, clock: str) -> int:
@@ -299,12 +331,13 @@ class BeaconConfig:
             )
         transform = kwargs.get("transform")
         if isinstance(transform, dict):
-            unknown_transform = set(transform) - {"full_refresh"}
+            unknown_transform = set(transform) - TRANSFORM_KEYS
             if unknown_transform:
                 raise ValueError(f"unknown transform keys: {sorted(unknown_transform)}")
             full = transform.get("full_refresh", False)
             kwargs["transform"] = TransformSettings(
-                full_refresh=_flag(full) if isinstance(full, str) else bool(full)
+                full_refresh=_flag(full) if isinstance(full, str) else bool(full),
+                **{k: v for k, v in transform.items() if k != "full_refresh"},
             )
         quality = kwargs.get("quality")
         if isinstance(quality, dict):
@@ -346,8 +379,19 @@ def _from_env(env: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
     }
     if metrics:
         values["metrics"] = metrics
-    if v := env.get(f"{ENV_PREFIX}TRANSFORM_FULL_REFRESH"):
-        values["transform"] = {"full_refresh": v}
+    transform = {
+        key: env[f"{ENV_PREFIX}{name}"]
+        for key, name in (
+            ("full_refresh", "TRANSFORM_FULL_REFRESH"),
+            ("engine", "TRANSFORM_ENGINE"),
+            ("spark_target", "SPARK_TARGET"),
+            ("spark_raw_dir", "SPARK_RAW_DIR"),
+            ("spark_warehouse_dir", "SPARK_WAREHOUSE_DIR"),
+        )
+        if env.get(f"{ENV_PREFIX}{name}")
+    }
+    if transform:
+        values["transform"] = transform
     quality = {
         f.name: env[f"{ENV_PREFIX}QUALITY_{f.name.upper()}"]
         for f in dataclasses.fields(QualityConfig)

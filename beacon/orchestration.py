@@ -327,13 +327,19 @@ def publish_task():
     )
     def publish_marts() -> dict:
         """``beacon.pipeline.publish_marts``: a new serving version, swapped in atomically."""
-        from airflow.sdk.exceptions import AirflowFailException
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
         from beacon.pipeline import publish_marts as run
         from beacon.publish import PublishRefused
 
+        config = run_config()
+        if config.transform.engine != "duckdb":
+            # the marts are tables of the Spark warehouse: BI reads them there (docs/spark.md)
+            raise AirflowSkipException(
+                f"marts built on {config.transform.engine}: nothing to publish from DuckDB"
+            )
         try:
-            published = run(run_config(), run=run_id())
+            published = run(config, run=run_id())
         except PublishRefused as exc:
             raise AirflowFailException(str(exc)) from exc
         get_current_context()["outlet_events"][SERVING_ASSET].extra = {

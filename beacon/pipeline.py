@@ -50,7 +50,17 @@ def build_marts(config: BeaconConfig, run: str | None = None) -> dict[str, int]:
 
 
 def publish_marts(config: BeaconConfig, run: str | None = None) -> dict[str, Any]:
-    """Publish the marts of the last successful build to the read-only serving copy."""
-    from beacon.publish import publish
+    """Publish the marts of the last successful build to the read-only serving copy.
+
+    Only DuckDB's marts are published: with ``transform.engine = "spark"`` the marts are
+    tables of the Spark warehouse, read there (docs/spark.md), and this refuses.
+    """
+    from beacon.publish import PublishRefused, publish
+
+    if config.transform.engine != "duckdb":
+        raise PublishRefused(
+            f"the marts are built on {config.transform.engine} (transform.engine): "
+            "BI reads them from that warehouse; there is nothing to publish from DuckDB"
+        )
 
     return publish(config, source_run=run).as_dict()

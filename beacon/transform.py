@@ -12,6 +12,13 @@ changed since (their fingerprint is recorded with each build).
 dbt's ``dbtRunner`` is not safe to call concurrently in one process; Beacon calls it from one
 task at a time (the warehouse pool has a single slot), which also respects DuckDB's single
 writer.
+
+With ``transform.engine = "spark"`` (``BEACON_TRANSFORM_ENGINE=spark``; docs/spark.md) the same
+models build on Apache Spark instead: the raw layer is exported from the warehouse as Parquet
+(:func:`beacon.raw_export.export_raw`), dbt's Spark target (``transform.spark_target``: a
+local session, or a cluster's Thrift server) registers it as the ``raw`` sources, and every
+build there is a full build (``replace_scope`` needs in-place deletes; ``macros/spark.sql``).
+Spark builds are not recorded in ``transform.builds``: that watermark is DuckDB's.
 """
 
 from __future__ import annotations
@@ -111,25 +118,33 @@ def run_dbt(
     work_dir: Path | None = None,
     *,
     full_refresh: bool = False,
+    export_raw: bool = True,
 ) -> TransformResult:
     """Run one dbt command on the configured warehouse and raise TransformError on failure.
 
     ``build`` and ``run`` are incremental unless a full refresh is asked for (``full_refresh``,
     ``--full-refresh`` in ``extra_args``, ``config.transform.full_refresh``) or needed (module
     docstring). dbt's target and log folders go to ``work_dir`` (default: ``.dbt`` beside the
-    warehouse file) so the project folder can be mounted read-only.
+    warehouse file) so the project folder can be mounted read-only. On Spark the raw layer is
+    exported first unless ``export_raw`` is false (it was just exported).
     """
     from dbt.cli.main import dbtRunner  # heavy import; keep it out of module import
 
     warehouse = config.warehouse_path.resolve()
-    work = (work_dir or warehouse.parent / ".dbt").resolve()
+    spark = config.transform.engine == "spark"
+    # per engine: dbt's partial parsing keeps one target's manifest
+    work = (work_dir or warehouse.parent / (".dbt-spark" if spark else ".dbt")).resolve()
     work.mkdir(parents=True, exist_ok=True)
     os.environ["BEACON_WAREHOUSE_PATH"] = str(warehouse)
     os.environ.setdefault("DO_NOT_TRACK", "1")
     dbt_vars = config.metrics.as_dbt_vars()
     extra = [arg for arg in extra_args if arg != "--full-refresh"]
     plan = None
-    if command in _BUILDING_COMMANDS:
+    if spark:
+        extra += ["--target", prepare_spark(config, export=export_raw)]
+        if command in _BUILDING_COMMANDS or "--full-refresh" in extra_args:
+            extra.append("--full-refresh")  # always a full build on Spark (module docstring)
+    elif command in _BUILDING_COMMANDS:
         plan = begin_build(
             config,
             command,
@@ -140,6 +155,8 @@ def run_dbt(
             extra.append("--full-refresh")
     elif "--full-refresh" in extra_args:
         extra.append("--full-refresh")
+    if not spark:
+        extra += ["--target", "duckdb"]
     args = [
         command,
         "--project-dir",
@@ -174,7 +191,7 @@ def run_dbt(
             if node_result.node.resource_type == "model" and status != "success":
                 models_ok = False
     rows_written: dict[str, tuple[int, int]] = {}
-    if plan is not None:
+    if plan is not None and not spark:
         partial = any(arg.split("=")[0] in _SELECTION_ARGS for arg in extra_args)
         status = "failed" if not models_ok else "partial" if partial else "built"
         rows_written = finish_build(config, plan, status)
@@ -192,6 +209,38 @@ def run_dbt(
         build_id=plan.build_id if plan else None,
         rows_written=rows_written,
     )
+
+
+def spark_dirs(config: BeaconConfig) -> tuple[Path, Path]:
+    """(raw layer export, local session's table folder) for ``transform.engine = "spark"``."""
+    base = config.warehouse_path.resolve().parent / "spark"
+    raw = config.transform.spark_raw_dir or base / "raw"
+    tables = config.transform.spark_warehouse_dir or base / "warehouse"
+    return raw.resolve(), tables.resolve()
+
+
+def prepare_spark(config: BeaconConfig, *, export: bool = True) -> str:
+    """Export the raw layer for Spark (unless ``export`` is false) and point dbt's Spark
+    target at it; return the target.
+
+    The export is a snapshot of the warehouse's ``raw`` schema (ingest keeps writing DuckDB);
+    the Spark target reads it through ``BEACON_SPARK_RAW_DIR`` (``macros/spark.sql``).
+    """
+    from beacon.raw_export import export_raw
+
+    raw_dir, tables_dir = spark_dirs(config)
+    if export:
+        tables = export_raw(config, raw_dir)
+        log.info(
+            "raw layer exported for Spark to %s: %s",
+            raw_dir,
+            ", ".join(f"{t.name} {t.rows:,}" for t in tables),
+        )
+    tables_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["BEACON_SPARK_RAW_DIR"] = str(raw_dir)
+    os.environ["BEACON_SPARK_WAREHOUSE_DIR"] = str(tables_dir)
+    os.environ["BEACON_DBT_TARGET"] = config.transform.spark_target
+    return config.transform.spark_target
 
 
 def project_fingerprint(dbt_vars: dict[str, Any]) -> str:

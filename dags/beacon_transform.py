@@ -13,6 +13,9 @@ arrive during a run are collected and start one further run.
   atomically → `beacon://serving/marts`. BI reads `<serving_dir>/beacon.duckdb` read-only and
   never blocks the pipeline.
 * Both tasks run in the one-slot pool `beacon_warehouse`.
+* With `transform.engine = "spark"` (`BEACON_TRANSFORM_ENGINE=spark`, docs/spark.md) the same
+  `build_marts` exports the raw layer and builds the models on Spark, and `publish_marts` is
+  skipped: the marts are read from the Spark warehouse.
 """
 
 from __future__ import annotations

@@ -66,14 +66,18 @@ def make_calls_batch(path: Path, rows: int, bad_every: int = 100_000) -> None:
         con.close()
 
 
-def bare_query(settings: QualitySettings) -> tuple[str, list[str]]:
-    """The calls suite's checks as one hand-written DuckDB query (violation counts).
+def bare_query(
+    settings: QualitySettings, feed: str = "calls", table: str = "batch"
+) -> tuple[str, list[str]]:
+    """A feed's suite's checks as one hand-written DuckDB query over ``table``.
 
+    Column checks become violation counts; the suite's own SQL checks (cross-row ones such
+    as tickets' ``order:events>=created``) are already SQL and run as they are, counted.
     Returns the SQL and, per selected column, its expectation's name (to compare the
     violation counts with GX's).
     """
-    suite = build_suite("calls", now=NOW, settings=settings)
-    contract = contract_for("calls")
+    suite = build_suite(feed, now=NOW, settings=settings)
+    contract = contract_for(feed)
     parts: list[str] = []
     names: list[str] = []
     for e in suite.expectations:
@@ -81,7 +85,10 @@ def bare_query(settings: QualitySettings) -> tuple[str, list[str]]:
         kind, _, arg = name.partition(":")
         col = ident(arg) if arg and kind != "order" else None
         before = len(parts)
-        if kind == "not_null" and e.meta["severity"] == "critical":
+        query = getattr(e, "unexpected_rows_query", None)
+        if query:
+            parts.append(f"(SELECT count(*) FROM ({query.replace('{batch}', table)}))")
+        elif kind == "not_null" and e.meta["severity"] == "critical":
             parts.append(f"count_if({col} IS NULL)")
         elif kind == "in_set":
             parts.append(f"count_if({col} NOT IN {literal_list(list(e.value_set))})")
@@ -101,13 +108,8 @@ def bare_query(settings: QualitySettings) -> tuple[str, list[str]]:
             parts.append(f"avg(CASE WHEN {col} IS NULL THEN 1.0 ELSE 0.0 END)")
         elif name == "freshness":
             parts.append(f"max({ident(contract.event_time)})")
-        elif name == "unidentified_share":
-            parts.append(
-                "avg(CASE WHEN customer_id IS NULL AND phone_number IS NULL THEN 1 ELSE 0 END)"
-            )
         names.extend([name] * (len(parts) - before))
-    assert contract.key == "leg_id"
-    return "SELECT " + ",\n       ".join(parts) + "\nFROM batch", names
+    return "SELECT " + ",\n       ".join(parts) + f"\nFROM {table}", names
 
 
 def _median(label: str, runs: list[float]) -> float:

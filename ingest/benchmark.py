@@ -43,7 +43,11 @@ from pathlib import Path
 
 _GENERATE = """
 COPY (
-    WITH t AS (SELECT i, TIMESTAMP '2026-10-01' + to_seconds(i * 3) AS t0 FROM range($rows) AS r(i))
+    -- every 3 s over 270 days of the past (the quality gates refuse future timestamps)
+    WITH t AS (
+        SELECT i, TIMESTAMP '2026-01-01' + to_seconds((i * 3) % (270 * 86400)) AS t0
+        FROM range($rows) AS r(i)
+    )
     SELECT
         printf('L%010d', i) AS leg_id,
         printf('C%010d', i // 2) AS call_id,

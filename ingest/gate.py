@@ -51,7 +51,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CATALOG = "beacon_gate"
-#: the pending files' valid rows (contract columns, ``_line``, ``_gate_file``, ``_gate_row``)
+#: the pending files' valid rows (contract columns, ``_line``, ``_gate_file``, ``_gate_row``,
+#: and ``_reason``, always NULL, as in the staged tables)
 ROWS = f"{CATALOG}.main.batch"
 #: the pending files' contract-quarantined rows (``_line, _key, _reason, _raw, _gate_file``)
 QUARANTINED = f"{CATALOG}.main.quarantined"
@@ -114,6 +115,16 @@ class FileVerdict:
     refused: str | None
 
 
+@dataclass(frozen=True)
+class FileRows:
+    """Where a gated file's winners are: a relation to merge from, and the table (with a
+    filter) whose rows :func:`ingest.identity.apply_identity` normalises."""
+
+    relation: str
+    table: str
+    where: str
+
+
 @dataclass
 class Gate:
     """The pending files of one feed and the validation of them as one batch."""
@@ -167,7 +178,7 @@ class Gate:
         fields = ", ".join(ident(n) for n in self.contract.names)
         staged = self.con.execute(
             f"INSERT INTO {ROWS} SELECT {fields}, _line, $seq AS {FILE_COLUMN}, "
-            f"($seq::BIGINT << {_LINE_BITS}) | _line AS {ROW_COLUMN} FROM {winners_sql}",
+            f"($seq::BIGINT << {_LINE_BITS}) | _line AS {ROW_COLUMN}, NULL FROM {winners_sql}",
             {"seq": seq},
         ).fetchall()[0][0]
         bad = self.con.execute(
@@ -254,12 +265,17 @@ class Gate:
                 batch_id, int(checked_by_file.get(seq, 0)), failed, refused
             )
 
-    def file_rows(self, seq: int, winners: str, quarantined: str) -> None:
-        """Recreate a file's temp tables from the batch.
+    def file_rows(
+        self, seq: int, winners: str, quarantined: str, in_place: bool = False
+    ) -> FileRows:
+        """A file's rows after the gate: where its winners are, and its quarantined rows.
 
-        ``quarantined``: the file's contract-quarantined rows (reason unchanged), the rows
-        the gate failed (``quality:<expectation>``) and, for a refused file, every other
-        row (``quality_refused:<why>``). ``winners``: the rest (none for a refused file).
+        ``quarantined`` (a temp table, recreated): the file's contract-quarantined rows
+        (reason unchanged), the rows the gate failed (``quality:<expectation>``) and, for a
+        refused file, every other row (``quality_refused:<why>``). The rest, the winners,
+        are copied to the temp table ``winners``; with ``in_place``, a file none of whose
+        rows failed is not copied: its winners are read (and their identity fields
+        normalised) where they wait in the batch, which saves a copy of every row of it.
         """
         verdict = self.verdicts[seq]
         fields = ", ".join(ident(n) for n in self.contract.names)
@@ -272,12 +288,19 @@ class Gate:
                 f"WHERE f.{ROW_COLUMN} = r.{ROW_COLUMN})"
             )
         keep = "true" if verdict.refused is None else "false"
-        # the batch holds each file's rows in line order (insertion order is preserved)
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {ident(winners)} AS SELECT {fields}, _line, "
-            f"NULL::VARCHAR AS _reason {passed} AND {keep}",
-            params,
-        )
+        if in_place and not verdict.rows_failed and verdict.refused is None:
+            where = f"{FILE_COLUMN} = {int(seq)}"
+            rows = FileRows(
+                f"(SELECT {fields}, _line, _reason FROM {ROWS} WHERE {where})", ROWS, where
+            )
+        else:
+            # the batch holds each file's rows in line order (insertion order is preserved)
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {ident(winners)} AS SELECT {fields}, _line, "
+                f"NULL::VARCHAR AS _reason {passed} AND {keep}",
+                params,
+            )
+            rows = FileRows(winners, winners, "true")
         refused = ""
         if verdict.refused is not None:
             refused = (
@@ -294,6 +317,7 @@ class Gate:
             f"WHERE r.{FILE_COLUMN} = $seq{refused}",
             params,
         )
+        return rows
 
     def record_file(
         self, seq: int, file_id: int, path: str, validated_at: datetime
@@ -332,7 +356,7 @@ class Gate:
         fields = ", ".join(f"{ident(f.name)} {DUCKDB_TYPES[f.type]}" for f in self.contract.fields)
         self.con.execute(
             f"CREATE OR REPLACE TABLE {ROWS} ({fields}, _line BIGINT, "
-            f"{FILE_COLUMN} INTEGER, {ROW_COLUMN} BIGINT)"
+            f"{FILE_COLUMN} INTEGER, {ROW_COLUMN} BIGINT, _reason VARCHAR)"
         )
         self.con.execute(
             f"CREATE OR REPLACE TABLE {QUARANTINED} (_line BIGINT, _key VARCHAR, "

@@ -130,9 +130,11 @@ def apply_identity(
     feed: str,
     config: BeaconConfig,
     key: bytes | None,
+    where: str = "true",
 ) -> int:
-    """Normalise (and with ``key``, hash) the identity fields of the valid rows in the temp
-    table ``table``; return how many phone numbers did not parse (now NULL).
+    """Normalise (and with ``key``, hash) the identity fields of the valid rows in
+    ``table`` (a temp table's name, or a qualified table with ``where`` choosing the rows);
+    return how many phone numbers did not parse (now NULL).
 
     One scan counts the unparseable phone numbers and the values that normalising would
     change; without pseudonymisation only those rows are rewritten, and a file whose
@@ -155,14 +157,14 @@ def apply_identity(
         f"count(*) FILTER (WHERE {ident(name)} IS DISTINCT FROM _n{i})"
         for i, name in enumerate(normalised)
     ]
+    relation = table if "." in table else ident(table)
+    rows = f"_reason IS NULL AND ({where})"
     row = con.execute(
-        f"SELECT {', '.join(counts)} FROM (SELECT {forms} FROM {ident(table)} "
-        "WHERE _reason IS NULL)"
+        f"SELECT {', '.join(counts)} FROM (SELECT {forms} FROM {relation} WHERE {rows})"
     ).fetchone()
     unparseable = int(sum(row[: len(phones)]))
     changed = [name for name, n in zip(normalised, row[len(phones) :], strict=True) if n]
     params: dict[str, object] = {}
-    where = "_reason IS NULL"
     if key is not None:
         normalised = {name: hmac_sql(f"({expr})") for name, expr in normalised.items()}
         params = hmac_params(key)
@@ -170,7 +172,7 @@ def apply_identity(
         if not changed:
             return unparseable
         normalised = {name: normalised[name] for name in changed}
-        where += " AND (" + " OR ".join(changes[name] for name in changed) + ")"
+        rows += " AND (" + " OR ".join(changes[name] for name in changed) + ")"
     sets = ", ".join(f"{ident(name)} = {expr}" for name, expr in normalised.items())
-    con.execute(f"UPDATE {ident(table)} SET {sets} WHERE {where}", params)
+    con.execute(f"UPDATE {relation} SET {sets} WHERE {rows}", params)
     return unparseable

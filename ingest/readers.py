@@ -63,8 +63,14 @@ _WHITESPACE = "E' \\t\\r\\n\\f\\v'"
 _LINES_SOURCE = (
     "read_csv($path, columns = {'line': 'VARCHAR'}, header = false, delim = E'\\x01', "
     "quote = '', escape = '', auto_detect = false, strict_mode = false, "
-    "compression = $compression)"
+    "compression = $compression, buffer_size = $buffer)"
 )
+#: rows per row group of a DuckDB table
+_ROW_GROUP_ROWS = 122_880
+_MIB = 1 << 20
+#: bounds of the read buffer (DuckDB's own JSON default is the lower one)
+_MIN_BUFFER = 16 * _MIB
+_MAX_BUFFER = 256 * _MIB
 
 
 class FileRejected(Exception):
@@ -141,6 +147,25 @@ def _peek(file: LandingFile, size: int = 65536) -> bytes:
         raise FileRejected(f"cannot read file: {exc}") from exc
 
 
+def _read_buffer(head: bytes) -> int:
+    """Bytes per read buffer for DuckDB's JSON and CSV readers: room for a row group.
+
+    Staging copies the file into a temp table in file order (row *n* = record *n*). The
+    readers hand their work out per buffer, and when a buffer holds fewer records than a
+    row group (122,880), that order-preserving copy has to merge partial row groups, which
+    copies everything once more: staging took twice as long (10 M JSON lines of 540 bytes:
+    13 s → 6 s; 10 M CSV records of 220 bytes: 9.5 s → 4.9 s). The record length is
+    estimated from the first complete lines, with a 25 % margin; wider records than
+    256 MiB / 122,880 ≈ 2 KiB only get part of the gain.
+    """
+    complete = head[: head.rfind(b"\n") + 1]
+    lines = complete.count(b"\n")
+    if not lines:
+        return _MIN_BUFFER
+    need = len(complete) / lines * _ROW_GROUP_ROWS * 1.25
+    return min(max(-(-int(need) // _MIB) * _MIB, _MIN_BUFFER), _MAX_BUFFER)
+
+
 def _describe_duckdb_error(exc: Exception, what: str, file: LandingFile) -> str:
     """A short, clear message for a DuckDB read error (no absolute paths, no option dump)."""
     text = str(exc).strip().replace(str(file.path), file.relpath)
@@ -193,13 +218,20 @@ def _stage_jsonl(
         raise FileRejected(
             "file holds a JSON array; expected JSON Lines (one JSON object per line)"
         )
-    params: dict[str, object] = {"path": str(file.path), "compression": _compression(file)}
+    params: dict[str, object] = {
+        "path": str(file.path),
+        "compression": _compression(file),
+        "buffer": _read_buffer(raw_head),
+    }
     columns = "{" + ", ".join(f"{literal(n)}: 'VARCHAR'" for n in contract.names) + "}"
     try:
+        # (JSON's buffer size follows maximum_object_size; a larger one only admits
+        # longer lines, which are still one record each)
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {JSON_TABLE} AS "
             f"SELECT * FROM read_json($path, format = 'newline_delimited', "
-            f"columns = {columns}, compression = $compression)",
+            f"columns = {columns}, compression = $compression, "
+            f"maximum_object_size = $buffer)",
             params,
         )
         rows = con.execute(f"SELECT count(*) FROM {JSON_TABLE}").fetchone()[0]
@@ -369,14 +401,18 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, file: LandingFile, contract: Cont
         )
     # columns get positional names: header text (data) never reaches SQL text
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
-    params: dict[str, object] = {"path": str(file.path), "compression": _compression(file)}
+    params: dict[str, object] = {
+        "path": str(file.path),
+        "compression": _compression(file),
+        "buffer": _read_buffer(_peek(file)),
+    }
     for name in (CSV_REJECTS, CSV_REJECT_SCANS):
         con.execute(f"DROP TABLE IF EXISTS temp.main.{ident(name)}")
     try:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {CSV_TABLE} AS SELECT * FROM read_csv($path, "
             f"columns = {columns}, header = true, auto_detect = false, delim = ',', "
-            f"quote = '\"', escape = '\"', compression = $compression, "
+            f"quote = '\"', escape = '\"', compression = $compression, buffer_size = $buffer, "
             f"store_rejects = true, rejects_table = {literal(CSV_REJECTS)}, "
             f"rejects_scan = {literal(CSV_REJECT_SCANS)})",
             params,

@@ -83,6 +83,8 @@ class IngestReport:
     files: list[FileResult] = field(default_factory=list)
     #: this run's row in ``raw._ingest_runs`` (see :mod:`ingest.changes`)
     run_id: int | None = None
+    #: seconds spent validating batches in the quality gates (all feeds)
+    gate_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:

@@ -78,7 +78,7 @@ def test_compose_runs_every_airflow_3_component():
     assert "airflow db migrate" in commands["airflow-init"]
     assert f"pools set {airflow_local.WAREHOUSE_POOL} 1" in commands["airflow-init"]
     env = services["scheduler"]["environment"]
-    assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+    assert _default(env["AIRFLOW__CORE__EXECUTOR"]) == "LocalExecutor"
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql")
     assert env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] == "False"
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://api-server:8080/execution/"
@@ -143,3 +143,46 @@ def test_dockerfile_installs_the_locked_project_with_the_deploy_extra():
         assert folder in dockerfile
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert re.search(r'deploy = \["psycopg2-binary', pyproject)
+
+
+def test_compose_has_an_optional_celery_profile():
+    """Scaling Airflow (docs/spark.md): redis and a Celery worker, only with --profile celery,
+    the worker the same image and settings as every Airflow service, and the executor a
+    switch of the shared environment (LocalExecutor unless AIRFLOW_EXECUTOR says otherwise)."""
+    services = _compose()["services"]
+    optional = {name for name, svc in services.items() if "celery" in svc.get("profiles", [])}
+    assert optional == {"redis", "airflow-worker"}
+    for name in AIRFLOW_SERVICES:  # the default deployment does not need them
+        assert "profiles" not in services[name]
+        assert not {"redis", "airflow-worker"} & set(services[name].get("depends_on", {}))
+    worker = services["airflow-worker"]
+    assert worker["image"] == "beacon:local" and worker["build"] == "."
+    assert str(worker["command"]) == "airflow celery worker"
+    assert worker["environment"] == services["scheduler"]["environment"]
+    assert worker["volumes"] == services["scheduler"]["volumes"]  # the warehouse, the landing
+    assert worker["depends_on"]["redis"] == {"condition": "service_healthy"}
+    assert worker["depends_on"]["airflow-init"] == {"condition": "service_completed_successfully"}
+    env = worker["environment"]
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "${AIRFLOW_EXECUTOR:-LocalExecutor}"
+    assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0"
+    assert _default(env["AIRFLOW__CELERY__RESULT_BACKEND"]).startswith("db+postgresql://")
+    # the executor the profile names exists in the Celery provider the image installs
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "--extra celery" in dockerfile
+    assert re.search(
+        r'celery = \["apache-airflow-providers-celery==', (ROOT / "pyproject.toml").read_text()
+    )
+    assert "apache-airflow-providers-celery" in (ROOT / "uv.lock").read_text()
+
+
+def test_compose_engine_switch_is_a_setting_the_config_reads():
+    env = _compose()["services"]["scheduler"]["environment"]
+    values = {k: _default(env[k]) for k in ("BEACON_TRANSFORM_ENGINE", "BEACON_SPARK_TARGET")}
+    config = BeaconConfig._from_mapping(_from_env(values))
+    assert config.transform.engine == "duckdb"  # DuckDB unless switched
+    spark = BeaconConfig._from_mapping(_from_env({**values, "BEACON_TRANSFORM_ENGINE": "spark"}))
+    assert spark.transform.engine == "spark"
+    assert (
+        spark.transform.spark_target
+        in yaml.safe_load((ROOT / "dbt_project" / "profiles.yml").read_text())["beacon"]["outputs"]
+    )

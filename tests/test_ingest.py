@@ -346,6 +346,37 @@ def test_keys_stay_unique_without_a_key_index(landing):
     assert_reconciled(landing, report)
 
 
+@pytest.mark.parametrize("ordered", [True, False])
+def test_the_merge_restores_the_sessions_insertion_order(tmp_path, ordered):
+    """The merge inserts without keeping order (raw's row order means nothing) and then
+    restores the setting, which staging relies on to number rows by rowid."""
+    from datetime import datetime as dt
+
+    from ingest.contracts import CALLS
+    from ingest.load import _merge
+    from ingest.warehouse import ensure_schema
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        ensure_schema(con)
+        con.execute(f"SET preserve_insertion_order = {str(ordered).lower()}")
+        con.execute(
+            "CREATE TEMP TABLE w AS SELECT 'L1' AS leg_id, 'C1' AS call_id, 1 AS leg_seq, "
+            "'inbound' AS direction, NULL AS customer_id, NULL AS phone_number, "
+            "'billing' AS queue, NULL AS agent_id, TIMESTAMP '2026-10-01 09:00' AS arrived_at, "
+            "NULL AS queued_at, NULL AS answered_at, TIMESTAMP '2026-10-01 09:05' AS ended_at, "
+            "NULL AS talk_seconds, NULL AS hold_seconds, NULL AS acw_seconds, "
+            "'handled' AS disposition, NULL AS transferred_to_queue, NULL AS contact_reason, "
+            "NULL AS agent_resolution, NULL AS ticket_id, NULL AS emitted_at, 1 AS _line"
+        )
+        merged = _merge(con, CALLS, "calls/a.jsonl", 1, "w", 1, dt(2026, 10, 2))
+        setting = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    finally:
+        con.close()
+    assert merged.inserted == 1
+    assert setting == (ordered,)
+
+
 def test_a_duplicated_stored_key_fails_the_file_instead_of_updating_two_rows(landing):
     """Nothing but ingest writes raw; if a key were stored twice anyway (written by hand),
     a file redelivering it is rolled back and failed, not applied to both rows."""

@@ -17,6 +17,8 @@
 
 -- depends_on: {{ ref('int_rebuild_customers') }}
 
+{% set same_reason %}(partition by customer_id, stitch_key order by started_at, contact_id){% endset %}
+
 with
 
 issue_contacts as (
@@ -38,10 +40,22 @@ neighbours_found as (
 
     select
         *,
-        lag(contact_id) over (partition by issue_id order by contact_seq) as previous_contact_id,
-        lag(handled_by_agent_id) over (partition by issue_id order by contact_seq) as previous_agent_id,
-        lag(coalesce(handled_in_queue, queue)) over (partition by issue_id order by contact_seq) as previous_queue,
-        lead(contact_id) over (partition by issue_id order by contact_seq) as next_contact_id,
+        -- an issue is a run of consecutive contacts of its customer and stitch key (in the
+        -- order of contact_seq): its previous and next contacts are theirs in that order, and
+        -- every window of this CTE but the last shares one sort
+        case
+            when lag(issue_id) over {{ same_reason }} = issue_id then lag(contact_id) over {{ same_reason }}
+        end as previous_contact_id,
+        case
+            when lag(issue_id) over {{ same_reason }} = issue_id then lag(handled_by_agent_id) over {{ same_reason }}
+        end as previous_agent_id,
+        case
+            when lag(issue_id) over {{ same_reason }} = issue_id
+                then lag(coalesce(handled_in_queue, queue)) over {{ same_reason }}
+        end as previous_queue,
+        case
+            when lead(issue_id) over {{ same_reason }} = issue_id then lead(contact_id) over {{ same_reason }}
+        end as next_contact_id,
         max(ended_at) over (
             partition by customer_id, stitch_key
             order by started_at, contact_id

@@ -41,9 +41,15 @@ ticket_reasons as (
 
 reasons_from_tickets as (
 
-    -- a contact about a ticket is about the ticket's reason, whatever its own wrap-up says
+    -- a contact about a ticket is about the ticket's reason, whatever its own wrap-up says.
+    -- Performance: the window passes below carry only what they need (each sorts every
+    -- contact); the contacts' other columns are joined back at the end.
     select
-        contacts.*,
+        contacts.contact_id,
+        contacts.resolved_customer_id,
+        contacts.ticket_id,
+        contacts.started_at,
+        contacts.ended_at,
         coalesce(ticket_reasons.ticket_reason, contacts.contact_reason) as own_reason
 
     from contacts
@@ -84,7 +90,12 @@ neighbours_found as (
 stitch_keys_chosen as (
 
     select
-        *,
+        contact_id,
+        resolved_customer_id,
+        ticket_id,
+        started_at,
+        ended_at,
+        own_reason,
         case
             when own_reason is not null then own_reason
             when ticket_id is not null then 'ticket:' || ticket_id
@@ -114,6 +125,10 @@ gaps_measured as (
             order by started_at, contact_id
             rows between unbounded preceding and 1 preceding
         ) as previous_activity_at,
+        row_number() over (
+            partition by resolved_customer_id, stitch_key
+            order by started_at, contact_id
+        ) as stitch_seq,
         ticket_id is not null and count(*) over (
             partition by resolved_customer_id, stitch_key, ticket_id
             order by started_at, contact_id
@@ -127,7 +142,13 @@ gaps_measured as (
 issue_starts_flagged as (
 
     select
-        *,
+        contact_id,
+        resolved_customer_id,
+        stitch_key,
+        started_at,
+        own_reason,
+        is_reason_inferred,
+        stitch_seq,
         case
             when previous_activity_at is null then 1
             when continues_ticket then 0
@@ -141,13 +162,23 @@ issue_starts_flagged as (
 
 issues_numbered as (
 
+    -- an issue is the run of contacts from one that starts an issue to the next: its id is
+    -- the starting contact's, and each contact's place in it counts from there
     select
-        *,
-        sum(starts_issue) over (
+        contact_id,
+        own_reason,
+        is_reason_inferred,
+        stitch_key,
+        {{ last_non_null('case when starts_issue = 1 then contact_id end') }} over (
             partition by resolved_customer_id, stitch_key
             order by started_at, contact_id
             rows between unbounded preceding and current row
-        ) as issue_number
+        ) as issue_id,
+        stitch_seq + 1 - max(case when starts_issue = 1 then stitch_seq end) over (
+            partition by resolved_customer_id, stitch_key
+            order by started_at, contact_id
+            rows between unbounded preceding and current row
+        ) as contact_seq
 
     from issue_starts_flagged
 
@@ -156,42 +187,37 @@ issues_numbered as (
 final as (
 
     select
-        first_value(contact_id) over (
-            partition by resolved_customer_id, stitch_key, issue_number
-            order by started_at, contact_id
-            rows between unbounded preceding and unbounded following
-        ) as issue_id,
-        row_number() over (
-            partition by resolved_customer_id, stitch_key, issue_number
-            order by started_at, contact_id
-        ) as contact_seq,
-        contact_id,
-        contact_type,
-        call_id,
-        ticket_id,
-        channel,
-        resolved_customer_id as customer_id,
-        identified_by,
-        contact_reason,
-        own_reason as issue_reason,
-        is_reason_inferred,
-        stitch_key,
-        queue,
-        first_agent_id,
-        handled_by_agent_id,
-        handled_in_queue,
-        started_at,
-        ended_at,
-        legs,
-        handoffs,
-        chasers,
-        handle_seconds,
-        is_handled,
-        is_resolved,
-        resolved_at,
+        issues_numbered.issue_id,
+        issues_numbered.contact_seq,
+        contacts.contact_id,
+        contacts.contact_type,
+        contacts.call_id,
+        contacts.ticket_id,
+        contacts.channel,
+        contacts.resolved_customer_id as customer_id,
+        contacts.identified_by,
+        contacts.contact_reason,
+        issues_numbered.own_reason as issue_reason,
+        issues_numbered.is_reason_inferred,
+        issues_numbered.stitch_key,
+        contacts.queue,
+        contacts.first_agent_id,
+        contacts.handled_by_agent_id,
+        contacts.handled_in_queue,
+        contacts.started_at,
+        contacts.ended_at,
+        contacts.legs,
+        contacts.handoffs,
+        contacts.chasers,
+        contacts.handle_seconds,
+        contacts.is_handled,
+        contacts.is_resolved,
+        contacts.resolved_at,
         {{ built_run() }} as _built_run
 
     from issues_numbered
+    inner join contacts
+        on issues_numbered.contact_id = contacts.contact_id
 
 )
 

@@ -38,7 +38,19 @@ legs_ordered as (
 
     select
         *,
-        row_number() over (partition by call_id order by leg_seq desc, arrived_at desc) as leg_rank_from_last,
+        -- the outcome of the call is its last leg's (one sort for every window of this CTE)
+        last_value(
+            case
+                when disposition = 'handled'
+                    and coalesce(agent_resolution, 'resolved') not in ('unresolved', 'follow_up')
+                    then 1
+                else 0
+            end
+        ) over (
+            partition by call_id
+            order by leg_seq, arrived_at
+            rows between unbounded preceding and unbounded following
+        ) as is_last_leg_resolved,
         {{ first_non_null('agent_id') }} over (
             partition by call_id
             order by leg_seq, arrived_at
@@ -94,15 +106,7 @@ calls_aggregated as (
         0 as chasers,
         {{ exact_sum('coalesce(handle_seconds, 0)') }} as handle_seconds,
         max(case when is_answered then 1 else 0 end) = 1 as is_handled,
-        max(
-            case
-                when leg_rank_from_last = 1
-                    and disposition = 'handled'
-                    and coalesce(agent_resolution, 'resolved') not in ('unresolved', 'follow_up')
-                    then 1
-                else 0
-            end
-        ) = 1 as is_resolved
+        max(is_last_leg_resolved) = 1 as is_resolved
 
     from legs_ordered
     group by call_id

@@ -98,76 +98,73 @@ contacts_attributed as (
 
 ),
 
-issue_windows as (
+issue_totals as (
 
-    {% set whole_issue %}partition by issue_id order by contact_seq rows between unbounded preceding and unbounded following{% endset %}
+    -- one pass over the issue's contacts: its first contact's attributes, its totals, and
+    -- which contact is its last
     select
         issue_id,
-        contact_seq,
-        customer_id,
-        channel as first_channel,
-        queue as first_queue,
-        first_agent_id,
-        handled_by_agent_id as credited_agent_id,
-        attributed_queue as credited_queue,
-        handled_by_team as credited_team,
-        started_at as first_contact_at,
-        {{ first_non_null('issue_reason') }} over ({{ whole_issue }}) as contact_reason,
-        count(*) over ({{ whole_issue }}) as contacts,
-        sum(handoffs) over ({{ whole_issue }}) as handoffs,
-        sum(chasers) over ({{ whole_issue }}) as chasers,
-        sum(case when contact_type = 'reopen' then 1 else 0 end) over ({{ whole_issue }}) as reopens,
-        cast(sum(cast(handle_seconds as decimal(38, 3))) over ({{ whole_issue }}) as double) as handle_seconds,
-        max(ended_at) over ({{ whole_issue }}) as ended_at,
-        last_value(is_resolved) over ({{ whole_issue }}) as is_resolved,
-        last_value(resolved_at) over ({{ whole_issue }}) as last_contact_resolved_at
+        max(case when contact_seq = 1 then customer_id end) as customer_id,
+        max(case when contact_seq = 1 then channel end) as first_channel,
+        max(case when contact_seq = 1 then queue end) as first_queue,
+        max(case when contact_seq = 1 then first_agent_id end) as first_agent_id,
+        max(case when contact_seq = 1 then handled_by_agent_id end) as credited_agent_id,
+        max(case when contact_seq = 1 then attributed_queue end) as credited_queue,
+        max(case when contact_seq = 1 then handled_by_team end) as credited_team,
+        max(case when contact_seq = 1 then started_at end) as first_contact_at,
+        -- the issue's reason, its first contact's with one: a contact with a reason of its
+        -- own is stitched by it (stitch_key), so all of an issue's reasons are the same
+        max(issue_reason) as contact_reason,
+        count(*) as contacts,
+        count(distinct channel) as channels,
+        sum(handoffs) as handoffs,
+        sum(chasers) as chasers,
+        sum(case when contact_type = 'reopen' then 1 else 0 end) as reopens,
+        cast(sum(cast(handle_seconds as decimal(38, 3))) as double) as handle_seconds,
+        max(ended_at) as ended_at,
+        max(contact_seq) as last_contact_seq
 
     from contacts_attributed
-
-),
-
-issue_channels as (
-
-    select issue_id, count(distinct channel) as channels
-    from issue_contacts
     group by issue_id
+    having max(case when contact_seq = 1 then 1 else 0 end) = 1
 
 ),
 
 issues as (
 
     select
-        issue_windows.issue_id,
-        issue_windows.customer_id,
-        issue_windows.contact_reason,
-        issue_windows.first_channel,
-        issue_windows.first_queue,
-        issue_windows.first_agent_id,
-        issue_windows.credited_agent_id,
-        issue_windows.credited_queue,
-        issue_windows.credited_team,
-        issue_windows.first_contact_at,
-        issue_windows.ended_at,
-        issue_windows.contacts,
-        issue_channels.channels,
-        issue_windows.handoffs,
-        issue_windows.chasers,
-        issue_windows.reopens,
-        issue_windows.handle_seconds,
-        issue_windows.is_resolved,
-        case when issue_windows.is_resolved then issue_windows.last_contact_resolved_at end as resolved_at,
-        {{ seconds_between('issue_windows.ended_at', 'horizon.as_of_at') }} >= {{ window_seconds }} as is_mature,
+        issue_totals.issue_id,
+        issue_totals.customer_id,
+        issue_totals.contact_reason,
+        issue_totals.first_channel,
+        issue_totals.first_queue,
+        issue_totals.first_agent_id,
+        issue_totals.credited_agent_id,
+        issue_totals.credited_queue,
+        issue_totals.credited_team,
+        issue_totals.first_contact_at,
+        issue_totals.ended_at,
+        issue_totals.contacts,
+        issue_totals.channels,
+        issue_totals.handoffs,
+        issue_totals.chasers,
+        issue_totals.reopens,
+        issue_totals.handle_seconds,
+        -- the outcome of the issue's last contact is the issue's
+        last_contacts.is_resolved,
+        case when last_contacts.is_resolved then last_contacts.resolved_at end as resolved_at,
+        {{ seconds_between('issue_totals.ended_at', 'horizon.as_of_at') }} >= {{ window_seconds }} as is_mature,
         {% for days in [30, 90] %}
-        {{ seconds_between('issue_windows.ended_at', 'horizon.as_of_at') }} >= {{ days }} * 86400
+        {{ seconds_between('issue_totals.ended_at', 'horizon.as_of_at') }} >= {{ days }} * 86400
             as is_churn_observed_{{ days }}d,
         {% endfor %}
         {{ built_run() }} as _built_run
 
-    from issue_windows
-    inner join issue_channels
-        on issue_windows.issue_id = issue_channels.issue_id
+    from issue_totals
+    inner join issue_contacts as last_contacts
+        on issue_totals.issue_id = last_contacts.issue_id
+        and issue_totals.last_contact_seq = last_contacts.contact_seq
     cross join horizon
-    where issue_windows.contact_seq = 1
 
 ),
 

@@ -12,6 +12,11 @@
 
 -- depends_on: {{ ref('int_rebuild_scope') }}
 
+{#- Performance: every window function below orders a ticket's events the same way, so the
+    engine sorts the events twice in all (once for what each event knows of its neighbours,
+    once to number the episodes); everything per episode is then a plain aggregate. -#}
+{% set ticket_order %}partition by ticket_id order by occurred_at, event_id{% endset %}
+
 with
 
 ticket_events as (
@@ -23,21 +28,90 @@ ticket_events as (
 
 ),
 
-status_sequenced as (
+ticket_attributes as (
 
     select
-        *,
+        ticket_id,
+        max(case when event_type = 'created' then channel end) as channel,
+        -- the requester can be filled in later; the most recent value is the best knowledge
+        max(customer_id) as customer_id,
+        max(requester_email) as requester_email
+
+    from ticket_events
+    group by ticket_id
+
+),
+
+events_sequenced as (
+
+    select
+        ticket_id,
+        event_id,
+        event_type,
+        occurred_at,
+        status,
+        group_name,
+        author_role,
+        is_public,
         {{ last_non_null('status') }} over (
-            partition by ticket_id
-            order by occurred_at, event_id
-            rows between unbounded preceding and 1 preceding
-        ) as previous_status
+            {{ ticket_order }} rows between unbounded preceding and 1 preceding
+        ) as previous_status,
+        -- the status after this event (the one the next event changes from), and how many
+        -- events gave a status before and up to it: an episode's final status is its last
+        -- one only if one of its own events gave it
+        {{ last_non_null('status') }} over (
+            {{ ticket_order }} rows between unbounded preceding and current row
+        ) as current_status,
+        count(status) over (
+            {{ ticket_order }} rows between unbounded preceding and 1 preceding
+        ) as statuses_before,
+        count(status) over (
+            {{ ticket_order }} rows between unbounded preceding and current row
+        ) as statuses_so_far,
+        -- what the next event is: none (-1), a creation (1), a change to new/open/pending (2)
+        -- which reopens the ticket if it is solved now, or anything else (0)
+        lead(
+            case
+                when event_type = 'created' then 1
+                when event_type = 'status_changed' and status in ('new', 'open', 'pending') then 2
+                else 0
+            end,
+            1,
+            -1
+        ) over ({{ ticket_order }}) as next_event_kind,
+        -- group changes after the first assignment are hand-offs: the group of the previous
+        -- assignment (' ' stands for an assignment without a group; no group code is blank)
+        nullif(
+            {{ last_non_null("case when event_type = 'assigned' then coalesce(group_name, ' ') end") }} over (
+                {{ ticket_order }} rows between unbounded preceding and 1 preceding
+            ),
+            ' '
+        ) as previous_group,
+        -- who owns the ticket after this event (and before it): the episode's handler is the
+        -- owner at its end, its first agent the first owner during it
+        {{ last_non_null("case when event_type = 'assigned' then agent_id end") }} over (
+            {{ ticket_order }} rows between unbounded preceding and current row
+        ) as owner_agent_id,
+        {{ last_non_null("case when event_type = 'assigned' then agent_id end") }} over (
+            {{ ticket_order }} rows between unbounded preceding and 1 preceding
+        ) as previous_owner_agent_id,
+        {{ last_non_null("case when event_type = 'assigned' then group_name end") }} over (
+            {{ ticket_order }} rows between unbounded preceding and current row
+        ) as owner_group,
+        -- the ticket's latest reason given (agents re-categorise tickets once they understand
+        -- them) and its first group
+        {{ last_non_null('contact_reason') }} over (
+            {{ ticket_order }} rows between unbounded preceding and unbounded following
+        ) as ticket_reason,
+        {{ first_non_null('group_name') }} over (
+            {{ ticket_order }} rows between unbounded preceding and unbounded following
+        ) as ticket_first_group
 
     from ticket_events
 
 ),
 
-episode_starts_flagged as (
+episode_bounds_flagged as (
 
     select
         *,
@@ -47,9 +121,55 @@ episode_starts_flagged as (
                 and previous_status = 'solved'
                 and status in ('new', 'open', 'pending') then 1
             else 0
-        end as is_episode_start
+        end as is_episode_start,
+        next_event_kind = -1 or next_event_kind = 1
+            or (next_event_kind = 2 and current_status = 'solved') as is_episode_end
 
-    from status_sequenced
+    from events_sequenced
+
+),
+
+events_summarised as (
+
+    -- what each event adds to its episode: values needed from an episode's first or last
+    -- event only are kept on that event (few columns through the second sort)
+    select
+        ticket_id,
+        occurred_at,
+        event_id,
+        is_episode_start,
+        case when is_episode_start = 1 then event_id end as start_event_id,
+        case when is_episode_start = 1 and event_type = 'created' then 1 else 0 end as is_created_start,
+        case when status = 'solved' then occurred_at end as solved_at,
+        case
+            when event_type = 'assigned'
+                and previous_group is not null
+                and group_name <> previous_group then 1
+            else 0
+        end as is_group_change,
+        case
+            when event_type = 'commented' and author_role = 'customer'
+                and previous_status in ('new', 'open') then 1
+            else 0
+        end as is_chaser,
+        case
+            when event_type = 'commented' and author_role = 'agent' and is_public then 1
+            else 0
+        end as is_public_agent_reply,
+        -- the owner is never unset once set: the first owner during an episode is the owner
+        -- at its start, or the one who took the ticket over from nobody during it
+        case
+            when is_episode_start = 1 or previous_owner_agent_id is null then owner_agent_id
+        end as first_owner_agent_id,
+        case when is_episode_start = 1 then statuses_before end as statuses_before_start,
+        case when is_episode_end then statuses_so_far end as statuses_at_end,
+        case when is_episode_end then current_status end as status_at_end,
+        case when is_episode_end then owner_agent_id end as owner_agent_id_at_end,
+        case when is_episode_end then owner_group end as owner_group_at_end,
+        case when is_episode_end then ticket_reason end as ticket_reason,
+        case when is_episode_end then ticket_first_group end as ticket_first_group
+
+    from episode_bounds_flagged
 
 ),
 
@@ -58,64 +178,10 @@ events_numbered as (
     select
         *,
         sum(is_episode_start) over (
-            partition by ticket_id
-            order by occurred_at, event_id
-            rows between unbounded preceding and current row
-        ) as episode_seq,
-        -- group changes after the first assignment are hand-offs (breakpoints)
-        lag(case when event_type = 'assigned' then group_name end) over (
-            partition by ticket_id, case when event_type = 'assigned' then 1 else 0 end
-            order by occurred_at, event_id
-        ) as previous_group,
-        -- who owns the ticket after this event: the episode's handler is the owner at its end
-        {{ last_non_null("case when event_type = 'assigned' then agent_id end") }} over (
-            partition by ticket_id
-            order by occurred_at, event_id
-            rows between unbounded preceding and current row
-        ) as owner_agent_id,
-        {{ last_non_null("case when event_type = 'assigned' then group_name end") }} over (
-            partition by ticket_id
-            order by occurred_at, event_id
-            rows between unbounded preceding and current row
-        ) as owner_group
+            {{ ticket_order }} rows between unbounded preceding and current row
+        ) as episode_seq
 
-    from episode_starts_flagged
-
-),
-
-ticket_attributes as (
-
-    select
-        ticket_id,
-        max(case when event_type = 'created' then channel end) as channel,
-        max(case when event_type = 'created' then occurred_at end) as created_at,
-        -- the requester can be filled in later; the most recent value is the best knowledge
-        max(customer_id) as customer_id,
-        max(requester_email) as requester_email,
-        max(case when event_type = 'merged' then merged_into_ticket_id end) as merged_into_ticket_id
-
-    from events_numbered
-    group by ticket_id
-
-),
-
-ticket_reasons as (
-
-    -- the latest reason given: agents re-categorise tickets once they understand them
-    select distinct
-        ticket_id,
-        {{ last_non_null('contact_reason') }} over (
-            partition by ticket_id
-            order by occurred_at, event_id
-            rows between unbounded preceding and unbounded following
-        ) as contact_reason,
-        {{ first_non_null('group_name') }} over (
-            partition by ticket_id
-            order by occurred_at, event_id
-            rows between unbounded preceding and unbounded following
-        ) as first_group
-
-    from events_numbered
+    from events_summarised
 
 ),
 
@@ -124,82 +190,27 @@ episodes as (
     select
         ticket_id,
         episode_seq,
-        min(case when is_episode_start = 1 then event_id end) as start_event_id,
-        max(case when is_episode_start = 1 then event_type end) as start_event_type,
+        min(start_event_id) as start_event_id,
+        max(is_created_start) = 1 as is_created,
         min(occurred_at) as started_at,
         max(occurred_at) as last_activity_at,
-        max(case when status = 'solved' then occurred_at end) as solved_at,
-        sum(
-            case
-                when event_type = 'assigned'
-                    and previous_group is not null
-                    and group_name <> previous_group then 1
-                else 0
-            end
-        ) as group_changes,
-        sum(
-            case
-                when event_type = 'commented' and author_role = 'customer'
-                    and previous_status in ('new', 'open') then 1
-                else 0
-            end
-        ) as chasers,
-        sum(
-            case
-                when event_type = 'commented' and author_role = 'agent' and is_public then 1
-                else 0
-            end
-        ) as public_agent_replies
+        max(solved_at) as solved_at,
+        sum(is_group_change) as group_changes,
+        sum(is_chaser) as chasers,
+        sum(is_public_agent_reply) as public_agent_replies,
+        max(first_owner_agent_id) as first_owner_agent_id,
+        max(owner_agent_id_at_end) as owner_agent_id,
+        max(owner_group_at_end) as owner_group,
+        -- the last status given during the episode
+        case
+            when max(statuses_at_end) > max(statuses_before_start) then max(status_at_end)
+        end as final_status,
+        max(ticket_reason) as contact_reason,
+        max(ticket_first_group) as first_group
 
     from events_numbered
     where episode_seq > 0
     group by ticket_id, episode_seq
-
-),
-
-episode_owners as (
-
-    -- the owner at the episode's end handled it; the first owner during it answered it first
-    select
-        ticket_id,
-        episode_seq,
-        max(case when rank_from_last = 1 then owner_agent_id end) as owner_agent_id,
-        max(case when rank_from_last = 1 then owner_group end) as owner_group,
-        max(case when owned_rank = 1 then owner_agent_id end) as first_owner_agent_id
-
-    from (
-        select
-            ticket_id,
-            episode_seq,
-            owner_agent_id,
-            owner_group,
-            row_number() over (
-                partition by ticket_id, episode_seq order by occurred_at desc, event_id desc
-            ) as rank_from_last,
-            row_number() over (
-                partition by ticket_id, episode_seq, owner_agent_id is null
-                order by occurred_at, event_id
-            ) + case when owner_agent_id is null then 1000000 else 0 end as owned_rank
-        from events_numbered
-        where episode_seq > 0
-    ) as ranked
-    group by ticket_id, episode_seq
-
-),
-
-episode_final_status as (
-
-    select distinct
-        ticket_id,
-        episode_seq,
-        {{ last_non_null('status') }} over (
-            partition by ticket_id, episode_seq
-            order by occurred_at, event_id
-            rows between unbounded preceding and unbounded following
-        ) as final_status
-
-    from events_numbered
-    where episode_seq > 0
 
 ),
 
@@ -208,51 +219,43 @@ final as (
     select
         -- a ticket whose creation never arrived (quarantined) still has its reopens
         case
-            when episodes.start_event_type = 'created' then 'ticket:' || episodes.ticket_id
+            when episodes.is_created then 'ticket:' || episodes.ticket_id
             else 'reopen:' || episodes.start_event_id
         end as contact_id,
-        case when episodes.start_event_type = 'created' then 'ticket' else 'reopen' end as contact_type,
+        case when episodes.is_created then 'ticket' else 'reopen' end as contact_type,
         episodes.ticket_id,
-        episodes.episode_seq,
+        episode_seq,
         coalesce(ticket_attributes.channel, 'other') as channel,
         ticket_attributes.customer_id,
         ticket_attributes.requester_email,
-        ticket_reasons.contact_reason,
-        ticket_reasons.first_group,
-        episodes.started_at,
-        episodes.last_activity_at,
-        episode_final_status.final_status,
-        episode_final_status.final_status in ('solved', 'closed') as is_resolved,
+        contact_reason,
+        first_group,
+        started_at,
+        last_activity_at,
+        final_status,
+        final_status in ('solved', 'closed') as is_resolved,
         case
-            when episode_final_status.final_status in ('solved', 'closed')
-                then coalesce(episodes.solved_at, episodes.last_activity_at)
+            when final_status in ('solved', 'closed')
+                then coalesce(solved_at, last_activity_at)
         end as resolved_at,
         -- the contact is over when it was solved; later system closes and ratings are not
         -- customer contact. An unsolved episode lasts until its latest event so far.
         case
-            when episode_final_status.final_status in ('solved', 'closed')
-                then coalesce(episodes.solved_at, episodes.last_activity_at)
-            else episodes.last_activity_at
+            when final_status in ('solved', 'closed')
+                then coalesce(solved_at, last_activity_at)
+            else last_activity_at
         end as ended_at,
-        episodes.group_changes,
-        episodes.chasers,
-        episodes.public_agent_replies,
-        episode_owners.first_owner_agent_id as first_agent_id,
-        episode_owners.owner_agent_id as handled_by_agent_id,
-        episode_owners.owner_group as handled_in_queue,
+        group_changes,
+        chasers,
+        public_agent_replies,
+        first_owner_agent_id as first_agent_id,
+        owner_agent_id as handled_by_agent_id,
+        owner_group as handled_in_queue,
         {{ built_run() }} as _built_run
 
     from episodes
     inner join ticket_attributes
         on episodes.ticket_id = ticket_attributes.ticket_id
-    inner join ticket_reasons
-        on episodes.ticket_id = ticket_reasons.ticket_id
-    inner join episode_final_status
-        on episodes.ticket_id = episode_final_status.ticket_id
-        and episodes.episode_seq = episode_final_status.episode_seq
-    inner join episode_owners
-        on episodes.ticket_id = episode_owners.ticket_id
-        and episodes.episode_seq = episode_owners.episode_seq
 
 )
 

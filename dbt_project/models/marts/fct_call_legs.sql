@@ -65,7 +65,9 @@ legs_joined_to_contacts as (
     select
         legs.*,
         contacts.contact_id,
-        contacts.resolved_customer_id as customer_id,
+        -- customer_id is the call record's own (legs.*): a second `customer_id` here
+        -- (contacts.resolved_customer_id, which the contract's description names) was shadowed
+        -- on DuckDB and ambiguous on Spark
         contacts.contact_reason as call_reason,
         issue_contacts.issue_id,
         agents.team

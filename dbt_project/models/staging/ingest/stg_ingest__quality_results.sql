@@ -15,7 +15,7 @@ final as (
         expectation,
         expectation_type,
         severity,
-        "column" as checked_column,
+        {{ adapter.quote('column') }} as checked_column,
         observed_value,
         element_count,
         unexpected_count,

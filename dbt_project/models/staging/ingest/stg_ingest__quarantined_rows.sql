@@ -16,7 +16,7 @@ final as (
         record_key,
         reason,
         case
-            when reason like 'quality\_refused:%' escape '\' then 'refused_file'
+            when reason like 'quality!_refused:%' escape '!' then 'refused_file'
             when reason like 'quality:%' then 'quality_gate'
             else 'contract'
         end as caught_by,
