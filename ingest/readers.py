@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 from ingest.contracts import Contract
 from ingest.discover import LandingFile
 from ingest.sql import ident, literal
+from ingest.validate import NATIVE_TYPES
 
 if TYPE_CHECKING:
     import duckdb
@@ -95,6 +96,8 @@ class Staged:
     #: how the file was read, for the debug log
     path_taken: str = ""
     fields_present: list[str] = field(default_factory=list)
+    #: fields staged in their own type rather than as text (typed Parquet): name → type
+    native: dict[str, str] = field(default_factory=dict)
 
 
 def stage(
@@ -191,10 +194,10 @@ def _field_select(contract: Contract, expr: Callable[[str], str | None]) -> str:
     return ", ".join(parts)
 
 
-def _json_object_sql(names: list[str]) -> str:
+def _json_object_sql(names: list[str], value: Callable[[str], str] = ident) -> str:
     if not names:
         return "NULL"
-    args = ", ".join(f"{literal(n)}, {ident(n)}" for n in names)
+    args = ", ".join(f"{literal(n)}, {value(n)}" for n in names)
     return f"CAST(json_object({args}) AS VARCHAR)"
 
 
@@ -482,7 +485,8 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, file: LandingFile, contract: 
     params: dict[str, object] = {"path": str(file.path)}
     try:
         cursor = con.execute("SELECT * FROM read_parquet($path) LIMIT 0", params)
-        columns = [d[0] for d in cursor.description]
+        types = {d[0]: str(d[1]) for d in cursor.description}
+        columns = list(types)
         rows = con.execute(
             "SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata($path)", params
         ).fetchone()[0]
@@ -492,9 +496,24 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, file: LandingFile, contract: 
     missing = [f.name for f in contract.fields if f.required and f.name not in columns]
     if missing:
         raise FileRejected(f"Parquet file lacks required column(s) {', '.join(missing)}")
+    # a column already of its field's type is validated as it is (no text round trip)
+    native = {
+        f.name: types[f.name]
+        for f in contract.fields
+        if f.name in types and types[f.name] in NATIVE_TYPES[f.type]
+    }
     fields = _field_select(
-        contract, lambda n: f"CAST({ident(n)} AS VARCHAR)" if n in columns else None
+        contract,
+        lambda n: (
+            None
+            if n not in columns
+            else ident(n)
+            if n in native
+            else f"CAST({ident(n)} AS VARCHAR)"
+        ),
     )
+    # the raw record of a quarantined row keeps every value as text, as for CSV
+    raw = _json_object_sql(present, lambda n: f"CAST({ident(n)} AS VARCHAR)")
     return Staged(
         stage_sql=(
             "SELECT file_row_number + 1 AS _line, NULL::VARCHAR AS _bad, "
@@ -503,7 +522,8 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, file: LandingFile, contract: 
         ),
         params=params,
         rows_read=int(rows),
-        raw_sql=_json_object_sql(present),
+        raw_sql=raw,
         path_taken="read_parquet",
         fields_present=present,
+        native=native,
     )

@@ -80,6 +80,34 @@ def typed_expr(f: Field) -> str:
     raise ValueError(f"unknown field type {f.type!r}")
 
 
+#: column types a file may give a field that need no text parsing (typed Parquet), per
+#: contract type; any other column type is read as text
+NATIVE_TYPES: dict[str, tuple[str, ...]] = {
+    "string": ("VARCHAR",),
+    "int": ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"),
+    "number": ("DOUBLE", "FLOAT", "TINYINT", "SMALLINT", "INTEGER", "BIGINT"),
+    "timestamp": ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE"),
+    "bool": ("BOOLEAN",),
+}
+
+
+def native_expr(f: Field, column_type: str) -> str:
+    """SQL giving the contract-typed value of ``f`` from a column already of a native type
+    (:data:`NATIVE_TYPES`): the same value :func:`typed_expr` gives for its text."""
+    x = ident(f.name)
+    if f.type in ("string", "bool"):
+        return x
+    if f.type == "int":
+        return f"CAST({x} AS BIGINT)"
+    if f.type == "number":
+        return f"CASE WHEN isfinite(CAST({x} AS DOUBLE)) THEN CAST({x} AS DOUBLE) END"
+    if f.type == "timestamp":
+        # a naive timestamp is local time of the session's (the feed's) zone, as its text is
+        instant = x if column_type == "TIMESTAMP WITH TIME ZONE" else f"CAST({x} AS TIMESTAMPTZ)"
+        return f"make_timestamp(epoch_us({instant}))"
+    raise ValueError(f"unknown field type {f.type!r}")
+
+
 def reason_cases(contract: Contract) -> list[str]:
     """The ``WHEN … THEN '<reason>'`` branches for every field, in check order."""
     cases: list[str] = []
@@ -110,16 +138,29 @@ def reason_cases(contract: Contract) -> list[str]:
     return cases
 
 
-def checked_sql(contract: Contract, stage_sql: str, raw_sql: str = "NULL") -> str:
+def checked_sql(
+    contract: Contract,
+    stage_sql: str,
+    raw_sql: str = "NULL",
+    native: Mapping[str, str] | None = None,
+) -> str:
     """A SELECT over ``stage_sql`` returning ``_line``, ``_reason``, ``_key``, ``_raw`` and
     every contract field typed (NULL where the row is quarantined and the value is bad).
 
     ``_raw`` is only filled for quarantined rows: the staged ``_raw`` if any, else
-    ``raw_sql`` evaluated over the row's text columns.
+    ``raw_sql`` evaluated over the row's text columns. ``native``: fields the stage gives
+    in a column type of :data:`NATIVE_TYPES` (name → type), used without parsing text.
     """
     names = contract.names
-    texts = ", ".join(f"nullif({ident(n)}, '') AS {ident(n)}" for n in names)
-    typed = ", ".join(f"{typed_expr(contract.field(n))} AS {typed_name(n)}" for n in names)
+    native = native or {}
+    texts = ", ".join(
+        ident(n) if n in native else f"nullif({ident(n)}, '') AS {ident(n)}" for n in names
+    )
+    typed = ", ".join(
+        f"{native_expr(f, native[n]) if n in native else typed_expr(f)} AS {typed_name(n)}"
+        for n in names
+        for f in [contract.field(n)]
+    )
     reason = "CASE WHEN _bad IS NOT NULL THEN _bad " + " ".join(reason_cases(contract)) + " END"
     out = ", ".join(f"{typed_name(n)} AS {ident(n)}" for n in names)
     return (

@@ -155,6 +155,36 @@ def test_several_files_form_one_batch_and_a_key_redelivered_across_them_is_not_a
     ) == [("unique:leg_id", True)]
 
 
+def test_a_batch_compares_each_file_with_the_rows_its_earlier_files_wrote(landing):
+    # the batch looks its stored keys up once, before its first commit: a later file of
+    # the batch must still see what an earlier one inserted or updated since
+    landing.jsonl("calls/2026-10-01.jsonl", [call("L1", emitted_at="2026-10-01T10:00:00Z")])
+    landing.ingest(["calls"])
+    landing.jsonl(
+        "calls/2026-10-02.jsonl",
+        [call("L1", emitted_at="2026-10-01T11:00:00Z", queue="tech"), call("L2")],
+    )
+    landing.jsonl(
+        "calls/2026-10-03.jsonl",
+        [
+            call("L1", emitted_at="2026-10-01T10:30:00Z", queue="stale"),  # older than 11:00
+            call("L2", queue="sales", emitted_at="2026-10-02T09:00:00Z"),  # newer than file 2
+            call("L3"),
+        ],
+    )
+    report = landing.ingest(["calls"])
+    assert report.ok
+    assert len(landing.query("SELECT DISTINCT batch_id FROM raw._gate_files")) == 2
+    second, third = report.files[-2:]
+    assert (second.rows_inserted, second.rows_updated, second.rows_duplicate) == (1, 1, 0)
+    assert (third.rows_inserted, third.rows_updated, third.rows_duplicate) == (1, 1, 1)
+    assert landing.query("SELECT leg_id, queue FROM raw.calls ORDER BY 1") == [
+        ("L1", "tech"),
+        ("L2", "sales"),
+        ("L3", "billing"),
+    ]
+
+
 def test_replay_re_runs_the_gate_and_loads_rows_once_the_cause_is_fixed(landing):
     landing.jsonl(
         "calls/2026-10-01.jsonl",

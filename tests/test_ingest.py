@@ -702,6 +702,51 @@ def test_parquet_bad_values_are_quarantined_with_row_number(landing):
     assert json.loads(raw)["talk_seconds"] == "-1"
 
 
+def test_typed_parquet_columns_are_validated_without_text_and_like_text(tmp_path):
+    # typed columns skip the text round trip (ingest.validate.native_expr): naive timestamps
+    # still read in the feed's zone, a non-finite number is still bad, and the quarantined
+    # row's raw record still holds text
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    landing = Landing(tmp_path, feed_timezones={"calls": "America/New_York"})
+    records = [call("L1"), call("L2", talk_seconds=float("nan")), call("L3", leg_seq=2)]
+    columns = {name: [r.get(name) for r in records] for name in records[0]}
+    naive = pa.timestamp("us")
+    table = pa.table(
+        {
+            "leg_id": pa.array(columns["leg_id"]),
+            "call_id": pa.array(columns["call_id"]),
+            "leg_seq": pa.array(columns["leg_seq"], pa.int32()),
+            "direction": pa.array(columns["direction"]),
+            "customer_id": pa.array(columns["customer_id"]),
+            "queue": pa.array(columns["queue"]),
+            "agent_id": pa.array(columns["agent_id"]),
+            "arrived_at": pa.array([datetime(2026, 10, 1, 9, 0)] * 3, naive),
+            "answered_at": pa.array([datetime(2026, 10, 1, 9, 0, 30)] * 3, naive),
+            "ended_at": pa.array([datetime(2026, 10, 1, 9, 5, 0, 250000)] * 3, naive),
+            "talk_seconds": pa.array(columns["talk_seconds"], pa.float32()),
+            "hold_seconds": pa.array(columns["hold_seconds"], pa.int64()),
+            "disposition": pa.array(columns["disposition"]),
+        }
+    )
+    pq.write_table(table, landing._path("calls/a.parquet"))
+    (result,) = landing.ingest().files
+    assert (result.rows_inserted, result.rows_quarantined) == (2, 1)
+    assert landing.query(
+        "SELECT leg_id, leg_seq, arrived_at, ended_at, talk_seconds, hold_seconds "
+        "FROM raw.calls ORDER BY 1"
+    ) == [
+        ("L1", 1, datetime(2026, 10, 1, 13, 0), datetime(2026, 10, 1, 13, 5, 0, 250000), 250.5, 10),
+        ("L3", 2, datetime(2026, 10, 1, 13, 0), datetime(2026, 10, 1, 13, 5, 0, 250000), 250.5, 10),
+    ]
+    ((reason, raw),) = landing.query("SELECT reason, raw_record FROM raw._quarantine")
+    assert reason == "not_a_number:talk_seconds"
+    record = json.loads(raw)
+    assert (record["talk_seconds"], record["leg_seq"]) == ("nan", "1")
+    assert record["arrived_at"] == "2026-10-01 09:00:00"
+
+
 # --- time zones --------------------------------------------------------------------------
 
 
