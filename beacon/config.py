@@ -7,6 +7,7 @@ then the defaults below. Metric defaults come from ``shared/product/metrics.md``
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import tomllib
@@ -236,7 +237,9 @@ class BeaconConfig:
     metrics: MetricSettings = field(default_factory=MetricSettings)
     transform: TransformSettings = field(default_factory=TransformSettings)
     quality: QualityConfig = field(default_factory=QualityConfig)
-    #: DuckDB resources for ingest and dbt; None lets DuckDB decide
+    #: DuckDB resources. Threads (ingest): None lets DuckDB decide (all cores). Memory
+    #: (ingest and dbt): past the limit DuckDB spills to disk; None is Beacon's default
+    #: (:func:`default_memory_limit`, see :attr:`memory_limit`)
     duckdb_threads: int | None = None
     duckdb_memory_limit: str | None = None
     #: enum values accepted beyond the contract's, per "feed.field" (ingest and quarantine
@@ -265,6 +268,11 @@ class BeaconConfig:
     #: … and e-mailed to these comma-separated addresses through this SMTP "host:port"
     alert_email: str | None = None
     alert_smtp: str = "localhost:25"
+
+    @property
+    def memory_limit(self) -> str:
+        """DuckDB's memory limit for ingest and dbt: the configured one, else the default."""
+        return self.duckdb_memory_limit or default_memory_limit()
 
     @property
     def serving_path(self) -> Path:
@@ -351,6 +359,27 @@ class BeaconConfig:
                 **{**dataclasses.asdict(MetricSettings()), **metrics}
             )
         return cls(**kwargs)
+
+
+#: Beacon's default cap on DuckDB's memory: a 10 M-contact history builds within it
+#: (docs/benchmarks.md), and a worker keeps room for Airflow and the other tasks
+DEFAULT_MEMORY_LIMIT_BYTES = 6 << 30
+
+
+def default_memory_limit() -> str:
+    """6 GiB, or DuckDB's own default (80 % of the memory this process may use) if less."""
+    total = None
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    with contextlib.suppress(OSError, ValueError):  # a container's limit (cgroup v2)
+        cgroup = int(Path("/sys/fs/cgroup/memory.max").read_text().strip())
+        total = cgroup if total is None else min(total, cgroup)
+    limit = (
+        DEFAULT_MEMORY_LIMIT_BYTES
+        if total is None
+        else min(DEFAULT_MEMORY_LIMIT_BYTES, total * 4 // 5)
+    )
+    return f"{limit >> 20}MiB"
 
 
 def _from_env(env: os._Environ[str] | dict[str, str]) -> dict[str, Any]:

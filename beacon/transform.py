@@ -136,6 +136,7 @@ def run_dbt(
     work = (work_dir or warehouse.parent / (".dbt-spark" if spark else ".dbt")).resolve()
     work.mkdir(parents=True, exist_ok=True)
     os.environ["BEACON_WAREHOUSE_PATH"] = str(warehouse)
+    os.environ["BEACON_DUCKDB_MEMORY_LIMIT"] = config.memory_limit  # profiles.yml
     os.environ.setdefault("DO_NOT_TRACK", "1")
     dbt_vars = config.metrics.as_dbt_vars()
     extra = [arg for arg in extra_args if arg != "--full-refresh"]

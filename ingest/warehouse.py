@@ -146,8 +146,8 @@ def connect(
     settings: dict[str, str | int | bool] = {}
     if config is not None and config.duckdb_threads:
         settings["threads"] = int(config.duckdb_threads)
-    if config is not None and config.duckdb_memory_limit:
-        settings["memory_limit"] = str(config.duckdb_memory_limit)
+    if config is not None:
+        settings["memory_limit"] = config.memory_limit
     con = duckdb.connect(str(path), read_only=read_only, config=settings)
     # no progress bar on stdout: callers are tasks and tests, not an interactive shell
     con.execute("SET enable_progress_bar = false")

@@ -197,3 +197,20 @@ def test_quality_thresholds_reach_the_suites():
 def test_bad_quality_settings_fail_clearly(values, message):
     with pytest.raises(ValueError, match=message):
         BeaconConfig._from_mapping({"quality": values})
+
+
+def test_duckdb_memory_is_capped_by_default_and_configurable(tmp_path, monkeypatch):
+    from beacon.config import DEFAULT_MEMORY_LIMIT_BYTES, default_memory_limit
+    from ingest.warehouse import connect
+
+    default = default_memory_limit()
+    assert default.endswith("MiB") and 0 < int(default[:-3]) << 20 <= DEFAULT_MEMORY_LIMIT_BYTES
+    assert BeaconConfig().memory_limit == default
+    monkeypatch.setenv("BEACON_DUCKDB_MEMORY_LIMIT", "512MiB")
+    config = BeaconConfig.load(warehouse_path=tmp_path / "w.duckdb")
+    assert config.memory_limit == "512MiB"
+    con = connect(config.warehouse_path, config=config)
+    try:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchall() == [("512.0 MiB",)]
+    finally:
+        con.close()
