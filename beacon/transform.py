@@ -56,7 +56,11 @@ CREATE TABLE IF NOT EXISTS {BUILDS_TABLE} (
     started_at   TIMESTAMP NOT NULL,
     finished_at  TIMESTAMP,
     rows_written VARCHAR
-)
+);
+-- a dbt build whose models and tests all passed: the rows it and earlier builds wrote are
+-- tested; the data tests of a later incremental build check only rows written since
+-- (macros/scoped_tests.sql)
+ALTER TABLE {BUILDS_TABLE} ADD COLUMN IF NOT EXISTS tests_passed BOOLEAN;
 """
 #: commands that write models (and so move the watermark)
 _BUILDING_COMMANDS = frozenset({"build", "run"})
@@ -195,7 +199,8 @@ def run_dbt(
     if plan is not None and not spark:
         partial = any(arg.split("=")[0] in _SELECTION_ARGS for arg in extra_args)
         status = "failed" if not models_ok else "partial" if partial else "built"
-        rows_written = finish_build(config, plan, status)
+        tested = command == "build" and status == "built" and result.success and not failures
+        rows_written = finish_build(config, plan, status, tests_passed=tested)
     if not result.success:
         if result.exception is not None:
             failures.append(f"dbt {command} raised: {result.exception}")
@@ -340,10 +345,13 @@ def begin_build(
     return BuildPlan(build_id, mode, reason, since_run, upto_run, fingerprint)
 
 
-def finish_build(config: BeaconConfig, plan: BuildPlan, status: str) -> dict[str, tuple[int, int]]:
+def finish_build(
+    config: BeaconConfig, plan: BuildPlan, status: str, *, tests_passed: bool = False
+) -> dict[str, tuple[int, int]]:
     """Record how the build ended; ``built`` (every model built, whatever the tests said)
-    makes it the watermark of the next incremental build. Returns, per incremental table,
-    (rows this build wrote, rows in the table)."""
+    makes it the watermark of the next incremental build, ``tests_passed`` (a ``dbt build``
+    whose tests all passed too) the watermark of the next build's data tests. Returns, per
+    incremental table, (rows this build wrote, rows in the table)."""
     from ingest.warehouse import connect
 
     con = connect(config.warehouse_path, config=config)
@@ -351,11 +359,12 @@ def finish_build(config: BeaconConfig, plan: BuildPlan, status: str) -> dict[str
         rows = rows_written(con, plan.build_id) if status != "failed" else {}
         con.execute(
             f"UPDATE {BUILDS_TABLE} SET status = $status, finished_at = $now, "
-            "rows_written = $rows WHERE build_id = $id",
+            "rows_written = $rows, tests_passed = $tested WHERE build_id = $id",
             {
                 "status": status,
                 "now": _now(),
                 "rows": json.dumps({k: list(v) for k, v in rows.items()}),
+                "tested": tests_passed,
                 "id": plan.build_id,
             },
         )

@@ -13,15 +13,15 @@
    database file (``CREATE TABLE AS SELECT * FROM read_…``). The gates' share is reported
    on its own (``IngestReport.gate_seconds``) against the same checks as one bare DuckDB
    query per feed over the loaded rows (:func:`expectations.benchmark.bare_query`).
-3. **full build**: ``beacon transform`` as dbt ``run`` (a full refresh) + ``test``. Bare
-   equivalent: the core computations (contacts from legs and ticket events, customer
-   resolution, stitching into issues, the daily aggregation) as one DuckDB query
-   (:data:`benchmarks.transform._BARE`).
+3. **full build**: dbt ``build`` (a full refresh: every model, each followed by its tests),
+   as the pipeline's transform task runs it. Bare equivalent: the core computations
+   (contacts from legs and ticket events, customer resolution, stitching into issues, the
+   daily aggregation) as one DuckDB query (:data:`benchmarks.transform._BARE`).
 4. **analyst in pandas**: AHT, FCR and repeat-contact rate straight from the raw tables in
    plain pandas (:mod:`benchmarks.analyst`), timed, and compared with the marts' numbers
    (they must agree).
-5. **incremental day**: the next day's files land; ingest (+ gates), then dbt ``run`` +
-   ``test`` (incremental).
+5. **incremental day**: the next day's files land; ingest (+ gates), then dbt ``build``
+   (incremental).
 
 For every stage: wall time, rows/s, CPU seconds (all threads), peak memory of the process
 during the stage (Linux ``VmHWM``, reset before each stage), and the ratio to its bare
@@ -206,11 +206,11 @@ def ingest(config) -> Any:
 
 
 def build(config) -> Any:
+    """What the pipeline's transform task runs (``beacon.pipeline.build_marts``): dbt
+    ``build``, every model and, after each, its tests."""
     from beacon.transform import run_dbt
 
-    result = run_dbt(config, "run", ["--quiet"])
-    run_dbt(config, "test", ["--quiet"])
-    return result
+    return run_dbt(config, "build", ["--quiet"])
 
 
 def bare_transform(warehouse: Path, config) -> int:
@@ -262,15 +262,17 @@ class Result:
 
     @property
     def peak_gib(self) -> float:
-        return max(s.peak_gib for s in self.stages if s.peak_gib == s.peak_gib)
+        """The pipeline's peak memory (not the pandas yardstick's)."""
+        pipeline = (INGEST, FULL, DAY_INGEST, DAY_BUILD)
+        return max(s.peak_gib for s in self.stages if s.name in pipeline)
 
 
 INGEST = "ingest + quality gates"
 GATES = "  of which quality gates"
-FULL = "full build (dbt run + test)"
+FULL = "full build (dbt build: models + tests)"
 PANDAS = "pandas: AHT, FCR, repeat rate"
 DAY_INGEST = "next day: ingest + quality gates"
-DAY_BUILD = "next day: incremental build (run + test)"
+DAY_BUILD = "next day: incremental build (models + tests)"
 
 
 def run(contacts: int, days: int, fmt: str, folder: Path) -> Result:
@@ -284,37 +286,43 @@ def run(contacts: int, days: int, fmt: str, folder: Path) -> Result:
     warehouse.parent.mkdir()
     config = BeaconConfig.load(warehouse_path=warehouse, landing_dir=landing)
 
+    # the centre is simulated and written out first, and its scratch database closed, so
+    # that no stage's peak memory includes it; the next day waits in a folder of its own
     t = time.perf_counter()
+    next_day = folder / "next-day"
     con = simulate(folder / "scratch.duckdb", contacts, days)
     try:
         history = write_landing(con, landing, fmt, 0, days - 1)
-        raw_rows = sum(history.values())
-        print(f"simulated {raw_rows:,} events {history} in {time.perf_counter() - t:.1f} s")
-
-        stages: list[Stage] = []
-        s, report = measure(INGEST, ingest, config, rows=raw_rows)
-        loaded = report.totals()
-        assert loaded["rows_read"] == raw_rows and loaded["rows_quarantined"] == 0, loaded
-        s.bare = measure("  (bare read, same files)", bare_read, landing, fmt, folder / "b.duckdb")[
-            0
-        ]
-        stages.append(s)
-        gates = Stage(GATES, report.gate_seconds, float("nan"), float("nan"), rows=raw_rows)
-        gates.bare = measure("  (bare checks, same rows)", bare_gates, warehouse)[0]
-        stages.append(gates)
-
-        s, full = measure(FULL, build, config, rows=contacts)
-        assert full.mode == "full", full.mode
-        s.bare = measure("  (bare SQL, core computations)", bare_transform, warehouse, config)[0]
-        stages.append(s)
-
-        s, analyst = measure(PANDAS, headline_metrics, warehouse, rows=contacts)
-        stages.append(s)
-        marts = mart_metrics(warehouse)
-
-        write_landing(con, landing, fmt, days, days)
+        write_landing(con, next_day, fmt, days, days)
     finally:
         con.close()
+        (folder / "scratch.duckdb").unlink()
+    raw_rows = sum(history.values())
+    print(f"simulated {raw_rows:,} events {history} in {time.perf_counter() - t:.1f} s")
+
+    stages: list[Stage] = []
+    s, report = measure(INGEST, ingest, config, rows=raw_rows)
+    loaded = report.totals()
+    assert loaded["rows_read"] == raw_rows and loaded["rows_quarantined"] == 0, loaded
+    s.bare = measure("  (bare read, same files)", bare_read, landing, fmt, folder / "b.duckdb")[0]
+    stages.append(s)
+    gates = Stage(GATES, report.gate_seconds, float("nan"), float("nan"), rows=raw_rows)
+    gates.bare = measure("  (bare checks, same rows)", bare_gates, warehouse)[0]
+    stages.append(gates)
+
+    s, full = measure(FULL, build, config, rows=contacts)
+    assert full.mode == "full", full.mode
+    s.bare = measure("  (bare SQL, core computations)", bare_transform, warehouse, config)[0]
+    stages.append(s)
+
+    s, analyst = measure(PANDAS, headline_metrics, warehouse, rows=contacts)
+    stages.append(s)
+    marts = mart_metrics(warehouse)
+
+    for path in sorted(next_day.rglob("*.*")):  # the next day lands (renamed in, per file)
+        target = landing / path.relative_to(next_day)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
     s, day_report = measure(DAY_INGEST, ingest, config)
     s.rows = day_report.totals()["rows_read"]
     stages.append(s)
@@ -356,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         "goal at 10 M: ≤ 60 s"
     )
     print(
-        f"peak memory (any stage):                   {result.peak_gib:.2f} GiB   "
+        f"peak memory (pipeline stages):             {result.peak_gib:.2f} GiB   "
         "goal at 10 M: ≤ 8 GiB"
     )
     full, pandas = result.stage(FULL), result.stage(PANDAS)

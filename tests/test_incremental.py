@@ -337,6 +337,48 @@ def test_a_build_with_nothing_new_rewrites_nothing(history):
     assert {table: rows for table, (rows, _) in result.rows_written.items() if rows} == {}
 
 
+def test_an_incremental_build_tests_the_rows_written_since_the_last_tested_build(history, tmp_path):
+    # macros/scoped_tests.sql: unique and not_null check the rows written since the last
+    # build whose tests all passed, against the whole table
+    from beacon.transform import TransformError, run_dbt
+
+    warehouse = tmp_path / "beacon.duckdb"
+    shutil.copy2(history.config.warehouse_path, warehouse)
+    config = BeaconConfig.load(warehouse_path=warehouse, landing_dir=history.config.landing_dir)
+    tested = run_dbt(config, "build")
+    assert tested.mode == "incremental"
+    compiled = next((tmp_path / ".dbt" / "target" / "run").rglob("unique_fct_contacts_contact_id*"))
+    assert f"_built_run > {tested.build_id - 1}" in compiled.read_text()
+
+    def builds() -> list[tuple]:
+        with duckdb.connect(str(warehouse)) as con:
+            return con.execute(
+                "select build_id, status, tests_passed from transform.builds "
+                f"where build_id >= {tested.build_id} order by 1"
+            ).fetchall()
+
+    assert builds() == [(tested.build_id, "built", True)]
+    # a row written after that build duplicates an old one: the next build's test sees it
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "insert into marts.fct_contacts select * replace "
+            f"({tested.build_id + 1} as _built_run) from marts.fct_contacts limit 1"
+        )
+    with pytest.raises(TransformError, match="unique_fct_contacts_contact_id"):
+        run_dbt(config, "build")
+    # dbt build skipped the models downstream of the failed test: the build failed, and
+    # the next one is a full refresh that tests every row
+    assert builds()[-1] == (tested.build_id + 1, "failed", False)
+    compiled = next((tmp_path / ".dbt" / "target" / "run").rglob("unique_fct_contacts_contact_id*"))
+    assert f"_built_run > {tested.build_id}" in compiled.read_text()  # the last tested build
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"delete from marts.fct_contacts where _built_run = {tested.build_id + 1}")
+    assert run_dbt(config, "build").mode == "full"
+    assert builds()[-1] == (tested.build_id + 2, "built", True)
+    compiled = next((tmp_path / ".dbt" / "target" / "run").rglob("unique_fct_contacts_contact_id*"))
+    assert "_built_run" not in compiled.read_text()
+
+
 def test_a_failed_or_changed_build_makes_the_next_one_full(history, monkeypatch):
     from beacon import transform
 
