@@ -100,6 +100,9 @@ class BuildPlan:
     since_run: int | None
     upto_run: int | None
     fingerprint: str
+    #: an earlier ``dbt build`` of the same project and settings passed every test: its
+    #: unit tests (fixed inputs, the models' logic) need not run again
+    code_tested: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,9 @@ def run_dbt(
         )
         if plan.mode == "full":
             extra.append("--full-refresh")
+        elif plan.code_tested and command == "build":
+            # the same code passed its unit tests in an earlier build; the data tests run
+            extra += ["--exclude-resource-type", "unit_test"]
     elif "--full-refresh" in extra_args:
         extra.append("--full-refresh")
     if not spark:
@@ -305,6 +311,11 @@ def begin_build(
         ).fetchone()[0]
         upto_run = (latest_run_id(con) if ingested else None) or 0
         since_run = (built[0] or 0) if mode == "incremental" else None
+        code_tested = con.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {BUILDS_TABLE} WHERE tests_passed "
+            "AND fingerprint = $fingerprint)",
+            {"fingerprint": fingerprint},
+        ).fetchone()[0]
         con.execute("BEGIN")
         con.execute(
             f"UPDATE {BUILDS_TABLE} SET status = 'failed', finished_at = $now "
@@ -342,7 +353,7 @@ def begin_build(
         )
     else:
         log.info("build %d: full refresh (%s), ingest runs up to %d", build_id, reason, upto_run)
-    return BuildPlan(build_id, mode, reason, since_run, upto_run, fingerprint)
+    return BuildPlan(build_id, mode, reason, since_run, upto_run, fingerprint, code_tested)
 
 
 def finish_build(

@@ -253,3 +253,13 @@ def mart_metrics(warehouse: Path) -> dict[str, float]:
     finally:
         con.close()
     return {"aht_seconds": float(aht), "fcr": float(fcr), "repeat_contact_rate": float(repeat)}
+
+
+def headline_metrics_and_peak(warehouse: str) -> tuple[dict[str, float], float]:
+    """:func:`headline_metrics` and the process's peak memory (GiB) while computing them
+    (``benchmarks.pipeline`` runs this in a process of its own)."""
+    from benchmarks.pipeline import peak_memory_gib, reset_peak_memory
+
+    reset_peak_memory()
+    metrics = headline_metrics(Path(warehouse))
+    return metrics, peak_memory_gib()

@@ -347,8 +347,20 @@ def test_an_incremental_build_tests_the_rows_written_since_the_last_tested_build
     config = BeaconConfig.load(warehouse_path=warehouse, landing_dir=history.config.landing_dir)
     tested = run_dbt(config, "build")
     assert tested.mode == "incremental"
+
+    def unit_tests_run() -> int:
+        results = json.loads((tmp_path / ".dbt" / "target" / "run_results.json").read_text())
+        return sum(r["unique_id"].startswith("unit_test.") for r in results["results"])
+
+    # the same code passed its unit tests in the history's last build (a dbt build)
+    assert unit_tests_run() == 0
     compiled = next((tmp_path / ".dbt" / "target" / "run").rglob("unique_fct_contacts_contact_id*"))
-    assert f"_built_run > {tested.build_id - 1}" in compiled.read_text()
+    with duckdb.connect(str(warehouse)) as con:
+        (watermark,) = con.execute(
+            "select max(build_id) from transform.builds "
+            f"where tests_passed and build_id < {tested.build_id}"
+        ).fetchone()
+    assert f"_built_run > {watermark}" in compiled.read_text()
 
     def builds() -> list[tuple]:
         with duckdb.connect(str(warehouse)) as con:
@@ -374,6 +386,7 @@ def test_an_incremental_build_tests_the_rows_written_since_the_last_tested_build
     with duckdb.connect(str(warehouse)) as con:
         con.execute(f"delete from marts.fct_contacts where _built_run = {tested.build_id + 1}")
     assert run_dbt(config, "build").mode == "full"
+    assert unit_tests_run() > 0
     assert builds()[-1] == (tested.build_id + 2, "built", True)
     compiled = next((tmp_path / ".dbt" / "target" / "run").rglob("unique_fct_contacts_contact_id*"))
     assert "_built_run" not in compiled.read_text()
