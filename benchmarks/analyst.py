@@ -35,6 +35,7 @@ import pandas as pd
 def _frames(warehouse: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
+        con.execute("SET enable_progress_bar = false")
         legs = con.execute(
             "SELECT call_id, leg_seq, direction, customer_id, phone_number, arrived_at, "
             "answered_at, ended_at, talk_seconds, hold_seconds, acw_seconds, disposition, "

@@ -330,6 +330,7 @@ def run(contacts: int, days: int, fmt: str, folder: Path) -> Result:
 
     s, (analyst_metrics, child_peak) = measure(PANDAS, analyst, warehouse, rows=contacts)
     s.peak_gib = child_peak
+    print(f"    (pandas' own process: peak {child_peak:.2f} GiB)")
     stages.append(s)
     marts = mart_metrics(warehouse)
 
