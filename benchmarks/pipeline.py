@@ -16,7 +16,7 @@
 3. **full build**: dbt ``build`` (a full refresh: every model, each followed by its tests),
    as the pipeline's transform task runs it. Bare equivalent: the core computations
    (contacts from legs and ticket events, customer resolution, stitching into issues, the
-   daily aggregation) as one DuckDB query (:data:`benchmarks.transform._BARE`).
+   daily aggregation) as one DuckDB query (:data:`benchmarks.transform.BARE_SQL`).
 4. **analyst in pandas**: AHT, FCR and repeat-contact rate straight from the raw tables in
    plain pandas (:mod:`benchmarks.analyst`, in a process of its own so that its memory is
    not counted in the next stage's), timed, and compared with the marts' numbers
@@ -47,19 +47,9 @@ from typing import Any
 import duckdb
 
 from benchmarks import transform as tb
+from ingest.benchmark import FORMATS
 
 FEEDS = ("calls", "tickets", "crm")
-READERS = {
-    "parquet": "read_parquet({files})",
-    "jsonl": "read_json({files}, format = 'newline_delimited')",
-    "csv": "read_csv({files}, header = true)",
-}
-COPY_OPTIONS = {
-    "parquet": "FORMAT parquet",
-    "jsonl": "FORMAT json",
-    "csv": "FORMAT csv, HEADER true",
-}
-EXTENSIONS = {"parquet": "parquet", "jsonl": "jsonl", "csv": "csv"}
 
 
 @dataclass
@@ -125,7 +115,7 @@ def simulate(scratch: Path, contacts: int, days: int) -> duckdb.DuckDBPyConnecti
         "customers": max(1000, contacts // 5),
         "agents_per_queue": max(4, contacts // 50_000),
     }
-    for statement in tb._GENERATE.format(start=tb.START).split(";\n"):
+    for statement in tb.GENERATE.format(start=tb.START).split(";\n"):
         if statement.strip():
             con.execute(statement, {k: v for k, v in params.items() if f"${k}" in statement})
     return con
@@ -146,13 +136,14 @@ def write_landing(
             lower = "true" if feed == "crm" and day == 0 else f"t >= {start}"
             where = f"{lower} AND t < {start} + INTERVAL 1 DAY"
             date = con.execute(f"SELECT CAST({start} AS DATE)").fetchone()[0]
-            path = folder / f"{feed}_{date}.{EXTENSIONS[fmt]}"
+            extension, copy_options, _ = FORMATS[fmt]
+            path = folder / f"{feed}_{date}.{extension}"
             count = con.execute(f"SELECT count(*) FROM bench_{feed} WHERE {where}").fetchone()[0]
             if not count:
                 continue
             con.execute(
-                f"COPY (SELECT {tb._RAW_COLUMNS[feed]} FROM bench_{feed} WHERE {where} "
-                f"ORDER BY t) TO '{path}' ({COPY_OPTIONS[fmt]})"
+                f"COPY (SELECT {tb.RAW_COLUMNS[feed]} FROM bench_{feed} WHERE {where} "
+                f"ORDER BY t) TO '{path}' ({copy_options})"
             )
             rows[feed] += count
     return rows
@@ -168,11 +159,9 @@ def bare_read(landing: Path, fmt: str, target: Path) -> int:
     try:
         total = 0
         for feed in FEEDS:
-            files = sorted(str(p) for p in (landing / feed).glob(f"*.{EXTENSIONS[fmt]}"))
-            listing = "[" + ", ".join(f"'{f}'" for f in files) + "]"
-            con.execute(
-                f"CREATE TABLE {feed} AS SELECT * FROM {READERS[fmt].format(files=listing)}"
-            )
+            extension, _, reader = FORMATS[fmt]
+            files = sorted(str(p) for p in (landing / feed).glob(f"*.{extension}"))
+            con.execute(f"CREATE TABLE {feed} AS SELECT * FROM {reader}", {"p": files})
             total += con.execute(f"SELECT count(*) FROM {feed}").fetchone()[0]
         return total
     finally:
@@ -227,7 +216,7 @@ def analyst(warehouse: Path) -> tuple[dict[str, float], float]:
 
 
 def bare_transform(warehouse: Path, config) -> int:
-    return tb._bare(warehouse, config)
+    return tb.bare_sql(warehouse, config)
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -351,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=90, help="days of history")
-    parser.add_argument("--format", choices=sorted(READERS), default="parquet")
+    parser.add_argument("--format", choices=sorted(FORMATS), default="parquet")
     parser.add_argument("--dir", type=Path, default=Path("/tmp/beacon-bench-pipeline"))
     parser.add_argument("--keep", action="store_true", help="keep the folder afterwards")
     args = parser.parse_args(argv)
@@ -359,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     for noisy in ("dbt", "great_expectations"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    print(tb._machine())
+    print(tb.machine())
     print(
         f"{args.contacts:,} contacts over {args.days} days as {args.format} landing files, "
         "then one more day",

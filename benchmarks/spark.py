@@ -26,7 +26,7 @@ import subprocess
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks.transform import Step, _machine, _timed, generate
+from benchmarks.transform import Step, generate, machine, timed
 
 
 def _folder_bytes(path: Path) -> int:
@@ -87,20 +87,20 @@ def main(argv: list[str] | None = None) -> int:
         warehouse_path=warehouse, landing_dir=folder / "landing", transform={"engine": "spark"}
     )
     raw_dir, tables_dir = spark_dirs(spark_config)
-    print(_machine())
+    print(machine())
     print(
         f"Spark: PySpark {version('pyspark')}, dbt-spark {version('dbt-spark')}, {_java()}; "
         "session local[2], driver memory 2g, 4 shuffle partitions"
     )
     print(f"{args.contacts:,} contacts over {args.days} days", flush=True)
     steps: list[Step] = []
-    raw = _timed(
+    raw = timed(
         "generate raw history", steps, generate, warehouse, args.contacts, args.days, config
     )
-    duck = _timed("DuckDB: dbt run (full build)", steps, run_dbt, config, "run", full_refresh=True)
+    duck = timed("DuckDB: dbt run (full build)", steps, run_dbt, config, "run", full_refresh=True)
     duckdb_bytes = warehouse.stat().st_size
-    exported = _timed("export raw as Parquet", steps, export_raw, config, raw_dir)
-    spark = _timed(
+    exported = timed("export raw as Parquet", steps, export_raw, config, raw_dir)
+    spark = timed(
         "Spark: dbt run (full build)", steps, run_dbt, spark_config, "run", export_raw=False
     )
     assert duck.mode == "full" and spark.nodes == duck.nodes, (duck, spark)

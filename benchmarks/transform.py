@@ -47,7 +47,7 @@ START = "2026-01-05"  # a Monday
 
 #: the generated history, in temp tables (bench_calls, bench_tickets, bench_crm) with an
 #: event time column ``t`` used to split history from the next day
-_GENERATE = """
+GENERATE = """
 CREATE OR REPLACE TEMP MACRO hb(a) AS CAST(hash(a) >> 1 AS BIGINT),
     (a, b) AS CAST(hash(a, b) >> 1 AS BIGINT),
     (a, b, c) AS CAST(hash(a, b, c) >> 1 AS BIGINT);
@@ -203,7 +203,7 @@ FROM events;
 """
 
 #: the core computations of the transform, bare: contacts, resolution, stitching, daily
-_BARE = """
+BARE_SQL = """
 CREATE OR REPLACE TEMP TABLE bare_daily AS
 WITH legs AS (
     SELECT * FROM raw.calls WHERE direction IN ('inbound', 'callback')
@@ -259,7 +259,7 @@ SELECT day, channel, reason, count(*) AS issues_started, sum(contacts) AS issue_
 FROM issues GROUP BY ALL
 """
 
-_RAW_COLUMNS = {
+RAW_COLUMNS = {
     "calls": "leg_id, call_id, leg_seq, direction, customer_id, phone_number, queue, agent_id, "
     "arrived_at, queued_at, answered_at, ended_at, talk_seconds, hold_seconds, acw_seconds, "
     "disposition, transferred_to_queue, contact_reason, agent_resolution, ticket_id, emitted_at",
@@ -278,7 +278,7 @@ class Step:
     cpu_seconds: float
 
 
-def _timed(name: str, steps: list[Step], func, *args, **kwargs):
+def timed(name: str, steps: list[Step], func, *args, **kwargs):
     cpu = os.times()
     started = time.perf_counter()
     result = func(*args, **kwargs)
@@ -310,7 +310,7 @@ def generate(warehouse: Path, contacts: int, days: int, config) -> dict[str, int
             "customers": customers,
             "agents_per_queue": agents_per_queue,
         }
-        for statement in _GENERATE.format(start=START).split(";\n"):
+        for statement in GENERATE.format(start=START).split(";\n"):
             if statement.strip():
                 con.execute(statement, {k: v for k, v in params.items() if f"${k}" in statement})
         # keep the day after the history for run 2; drop what lies beyond it
@@ -345,7 +345,7 @@ def load_day(warehouse: Path, config) -> dict[str, int]:
 
 def _load(con, feed: str, source: str, run_id: int) -> int:
     """Insert generated rows into raw.<feed> with lineage, as ingest run ``run_id``."""
-    columns = _RAW_COLUMNS[feed]
+    columns = RAW_COLUMNS[feed]
     con.execute("BEGIN")
     con.execute(
         "INSERT INTO raw._ingest_runs (run_id, kind, feeds, started_at, finished_at) "
@@ -369,12 +369,12 @@ def _load(con, feed: str, source: str, run_id: int) -> int:
     return int(rows)
 
 
-def _bare(warehouse: Path, config) -> int:
+def bare_sql(warehouse: Path, config) -> int:
     from ingest.warehouse import connect
 
     con = connect(warehouse, config=config, read_only=True)
     try:
-        con.execute(_BARE)
+        con.execute(BARE_SQL)
         return con.execute("SELECT count(*) FROM bare_daily").fetchone()[0]
     finally:
         con.close()
@@ -389,7 +389,7 @@ def _slowest(warehouse: Path, count: int = 6) -> str:
     return ", ".join(f"{r['unique_id'].split('.')[-1]} {r['execution_time']:.1f} s" for r in nodes)
 
 
-def _machine() -> str:
+def machine() -> str:
     from importlib.metadata import version
 
     import duckdb
@@ -427,20 +427,20 @@ def main(argv: list[str] | None = None) -> int:
     folder.mkdir(parents=True)
     warehouse = folder / "beacon.duckdb"
     config = BeaconConfig.load(warehouse_path=warehouse, landing_dir=folder / "landing")
-    print(_machine())
+    print(machine())
     print(f"{args.contacts:,} contacts over {args.days} days, then one more day", flush=True)
     steps: list[Step] = []
-    history = _timed(
+    history = timed(
         "generate history (run 1)", steps, generate, warehouse, args.contacts, args.days, config
     )
-    full = _timed("full build: dbt run", steps, run_dbt, config, "run")
+    full = timed("full build: dbt run", steps, run_dbt, config, "run")
     slowest = {"full build": _slowest(warehouse)}
-    _timed("full build: dbt test", steps, run_dbt, config, "test")
-    _timed("bare DuckDB SQL (same core computations)", steps, _bare, warehouse, config)
-    day = _timed("load the next day (run 2)", steps, load_day, warehouse, config)
-    incremental = _timed("incremental day: dbt run", steps, run_dbt, config, "run")
+    timed("full build: dbt test", steps, run_dbt, config, "test")
+    timed("bare DuckDB SQL (same core computations)", steps, bare_sql, warehouse, config)
+    day = timed("load the next day (run 2)", steps, load_day, warehouse, config)
+    incremental = timed("incremental day: dbt run", steps, run_dbt, config, "run")
     slowest["incremental day"] = _slowest(warehouse)
-    _timed("incremental day: dbt test", steps, run_dbt, config, "test")
+    timed("incremental day: dbt test", steps, run_dbt, config, "test")
     assert full.mode == "full" and incremental.mode == "incremental"
 
     by_name = {s.name: s for s in steps}

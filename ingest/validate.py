@@ -81,9 +81,10 @@ def typed_expr(f: Field) -> str:
 
 
 #: column types a file may give a field that need no text parsing (typed Parquet), per
-#: contract type; any other column type is read as text
+#: contract type; any other column type, and every string field, is read as text (an empty
+#: string is null)
 NATIVE_TYPES: dict[str, tuple[str, ...]] = {
-    "string": ("VARCHAR",),
+    "string": (),
     "int": ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"),
     "number": ("DOUBLE", "FLOAT", "TINYINT", "SMALLINT", "INTEGER", "BIGINT"),
     "timestamp": ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE"),
@@ -95,7 +96,7 @@ def native_expr(f: Field, column_type: str) -> str:
     """SQL giving the contract-typed value of ``f`` from a column already of a native type
     (:data:`NATIVE_TYPES`): the same value :func:`typed_expr` gives for its text."""
     x = ident(f.name)
-    if f.type in ("string", "bool"):
+    if f.type == "bool":
         return x
     if f.type == "int":
         return f"CAST({x} AS BIGINT)"

@@ -710,7 +710,11 @@ def test_typed_parquet_columns_are_validated_without_text_and_like_text(tmp_path
     import pyarrow.parquet as pq
 
     landing = Landing(tmp_path, feed_timezones={"calls": "America/New_York"})
-    records = [call("L1"), call("L2", talk_seconds=float("nan")), call("L3", leg_seq=2)]
+    records = [
+        call("L1", contact_reason=""),  # an empty string is null, typed file or not
+        call("L2", talk_seconds=float("nan")),
+        call("L3", leg_seq=2, contact_reason="billing"),
+    ]
     columns = {name: [r.get(name) for r in records] for name in records[0]}
     naive = pa.timestamp("us")
     table = pa.table(
@@ -728,11 +732,16 @@ def test_typed_parquet_columns_are_validated_without_text_and_like_text(tmp_path
             "talk_seconds": pa.array(columns["talk_seconds"], pa.float32()),
             "hold_seconds": pa.array(columns["hold_seconds"], pa.int64()),
             "disposition": pa.array(columns["disposition"]),
+            "contact_reason": pa.array(columns["contact_reason"]),
         }
     )
     pq.write_table(table, landing._path("calls/a.parquet"))
     (result,) = landing.ingest().files
     assert (result.rows_inserted, result.rows_quarantined) == (2, 1)
+    assert landing.query("SELECT leg_id, contact_reason FROM raw.calls ORDER BY 1") == [
+        ("L1", None),
+        ("L3", "billing"),
+    ]
     assert landing.query(
         "SELECT leg_id, leg_seq, arrived_at, ended_at, talk_seconds, hold_seconds "
         "FROM raw.calls ORDER BY 1"
