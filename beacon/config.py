@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -366,6 +367,7 @@ class BeaconConfig:
 DEFAULT_MEMORY_LIMIT_BYTES = 6 << 30
 
 
+@functools.cache
 def default_memory_limit() -> str:
     """6 GiB, or DuckDB's own default (80 % of the memory this process may use) if less."""
     total = None

@@ -143,7 +143,9 @@ def run_dbt(
     work = (work_dir or warehouse.parent / (".dbt-spark" if spark else ".dbt")).resolve()
     work.mkdir(parents=True, exist_ok=True)
     os.environ["BEACON_WAREHOUSE_PATH"] = str(warehouse)
-    os.environ["BEACON_DUCKDB_MEMORY_LIMIT"] = config.memory_limit  # profiles.yml
+    # read by profiles.yml; not BEACON_DUCKDB_MEMORY_LIMIT, which would leak this config's
+    # limit into every configuration loaded later in the process
+    os.environ["BEACON_DBT_MEMORY_LIMIT"] = config.memory_limit
     os.environ.setdefault("DO_NOT_TRACK", "1")
     dbt_vars = config.metrics.as_dbt_vars()
     extra = [arg for arg in extra_args if arg != "--full-refresh"]

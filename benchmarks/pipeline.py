@@ -282,8 +282,7 @@ def run(contacts: int, days: int, fmt: str, folder: Path) -> Result:
     from beacon.config import BeaconConfig
     from benchmarks.analyst import mart_metrics
 
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    tb.fresh_folder(folder)
     landing, warehouse = folder / "landing", folder / "warehouse" / "beacon.duckdb"
     warehouse.parent.mkdir()
     config = BeaconConfig.load(warehouse_path=warehouse, landing_dir=landing)
@@ -345,9 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the folder afterwards")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    for noisy in ("dbt", "great_expectations"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    tb.quiet_logging(logging.WARNING)
     print(tb.machine())
     print(
         f"{args.contacts:,} contacts over {args.days} days as {args.format} landing files, "

@@ -26,7 +26,7 @@ import subprocess
 from importlib.metadata import version
 from pathlib import Path
 
-from benchmarks.transform import Step, generate, machine, timed
+from benchmarks.transform import Step, fresh_folder, generate, machine, quiet_logging, timed
 
 
 def _folder_bytes(path: Path) -> int:
@@ -75,12 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     from beacon.raw_export import export_raw
     from beacon.transform import run_dbt, spark_dirs
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for noisy in ("dbt", "great_expectations", "py4j", "beacon.raw_export"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    folder = args.dir / str(args.contacts)
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    quiet_logging(logging.INFO, "py4j", "beacon.raw_export")
+    folder = fresh_folder(args.dir / str(args.contacts))
     warehouse = folder / "beacon.duckdb"
     config = BeaconConfig.load(warehouse_path=warehouse, landing_dir=folder / "landing")
     spark_config = BeaconConfig.load(

@@ -406,6 +406,21 @@ def machine() -> str:
     )
 
 
+def quiet_logging(level: int, *noisy: str) -> None:
+    """Log a benchmark's own steps at ``level``; dbt, Great Expectations and ``noisy``
+    loggers only their warnings."""
+    logging.basicConfig(level=level, format="%(message)s")
+    for name in ("dbt", "great_expectations", *noisy):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def fresh_folder(folder: Path) -> Path:
+    """``folder``, emptied (made if missing)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--contacts", type=int, default=1_000_000)
@@ -419,12 +434,8 @@ def main(argv: list[str] | None = None) -> int:
     from beacon.config import BeaconConfig
     from beacon.transform import run_dbt
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for noisy in ("dbt", "great_expectations"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    folder = args.dir / str(args.contacts)
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    quiet_logging(logging.INFO)
+    folder = fresh_folder(args.dir / str(args.contacts))
     warehouse = folder / "beacon.duckdb"
     config = BeaconConfig.load(warehouse_path=warehouse, landing_dir=folder / "landing")
     print(machine())

@@ -502,16 +502,13 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, file: LandingFile, contract: 
         for f in contract.fields
         if f.name in types and types[f.name] in NATIVE_TYPES[f.type]
     }
-    fields = _field_select(
-        contract,
-        lambda n: (
-            None
-            if n not in columns
-            else ident(n)
-            if n in native
-            else f"CAST({ident(n)} AS VARCHAR)"
-        ),
-    )
+
+    def column(name: str) -> str | None:
+        if name not in types:
+            return None
+        return ident(name) if name in native else f"CAST({ident(name)} AS VARCHAR)"
+
+    fields = _field_select(contract, column)
     # the raw record of a quarantined row keeps every value as text, as for CSV
     raw = _json_object_sql(present, lambda n: f"CAST({ident(n)} AS VARCHAR)")
     return Staged(
