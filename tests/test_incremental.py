@@ -392,6 +392,54 @@ def test_an_incremental_build_tests_the_rows_written_since_the_last_tested_build
     assert "_built_run" not in compiled.read_text()
 
 
+def test_a_feed_test_checks_the_rows_of_the_files_loaded_since_the_last_tested_build(
+    history, tmp_path
+):
+    # a raw feed's rows carry their file (_file_id), and raw._changed_days the run that
+    # loaded it: unique and not_null on a source check the rows of later runs' files
+    from beacon.transform import TransformError, run_dbt
+
+    warehouse = tmp_path / "beacon.duckdb"
+    shutil.copy2(history.config.warehouse_path, warehouse)
+    config = BeaconConfig.load(warehouse_path=warehouse, landing_dir=history.config.landing_dir)
+    tested = run_dbt(config, "build")
+
+    def compiled_leg_id_test() -> str:
+        run = tmp_path / ".dbt" / "target" / "run"
+        return next(run.rglob("source_unique_calls_calls_leg_id*")).read_text()
+
+    def watermark_run(build_id: int) -> int:
+        """upto_run of the newest build before ``build_id`` whose tests all passed."""
+        with duckdb.connect(str(warehouse)) as con:
+            return con.execute(
+                "select upto_run from transform.builds where build_id = (select max(build_id) "
+                f"from transform.builds where tests_passed and build_id < {build_id})"
+            ).fetchone()[0]
+
+    assert f"where run_id > {watermark_run(tested.build_id)})" in compiled_leg_id_test()
+    with duckdb.connect(str(warehouse)) as con:
+        # a later run's file repeats a leg already loaded (as a broken ingest could)
+        run_id = con.execute("select max(run_id) + 1 from raw._ingest_runs").fetchone()[0]
+        file_id = con.execute("select max(file_id) + 1 from raw._files").fetchone()[0]
+        con.execute(
+            f"insert into raw._ingest_runs select * replace ({run_id} as run_id) "
+            "from raw._ingest_runs order by run_id desc limit 1"
+        )
+        con.execute(
+            f"insert into raw.calls select * replace ({file_id} as _file_id) "
+            "from raw.calls limit 1"
+        )
+        con.execute(
+            "insert into raw._changed_days (run_id, file_id, feed, event_date, rows) "
+            f"select {run_id}, {file_id}, 'calls', max(arrived_at)::date, 1 from raw.calls"
+        )
+    with pytest.raises(TransformError, match="source_unique_calls_calls_leg_id"):
+        run_dbt(config, "build")
+    # the duplicate was found among the rows of the runs after the last tested build
+    assert watermark_run(tested.build_id + 1) < run_id
+    assert f"where run_id > {watermark_run(tested.build_id + 1)})" in compiled_leg_id_test()
+
+
 def test_a_failed_or_changed_build_makes_the_next_one_full(history, monkeypatch):
     from beacon import transform
 

@@ -1,36 +1,55 @@
 {#- Data tests of an incremental build check the rows written since the last tested build.
 
     `unique` and `not_null` on a table with `_built_run` (the incremental models and the
-    marts built from them) scan the whole table on every build, though an incremental build
-    rewrites a few per cent of it. Every row those tests passed on stays as it was until a
-    build rewrites it (and stamps `_built_run`), so a build needs to check only the rows
+    marts built from them) or `_file_id` (the raw feeds) scan the whole table on every build,
+    though a day adds or rewrites a few per cent of it. Every row those tests passed on stays
+    as it was until a build (or ingest) rewrites it, so a build needs to check only the rows
     written since the last build whose tests all passed (`transform.builds.tests_passed`,
     recorded by beacon/transform.py): a value of such a row that is null, or that occurs
     in the table more than once. A full build, a build after a failed test (its rows are
     still unproven) and dbt run by hand (no recorded build) test every row, as dbt's own
     tests do. -#}
 
-{#- The id after which rows are unproven: the newest earlier build whose models and tests
-    all passed; none when every row must be tested. -#}
-{% macro tested_watermark(model) -%}
+{#- A predicate over `model`'s rows that selects those not yet proven: written since the
+    newest earlier build whose models and tests all passed. `_built_run` (a model's rows)
+    names the build that wrote a row; `_file_id` (a raw feed's rows) the landed file, and
+    raw._changed_days the ingest run that loaded it: a file of a run after that build's
+    `upto_run`. Every row ingest inserts or updates has an event time (the contracts require
+    it) and so a changed day of its file's run. None when every row must be tested. -#}
+{% macro unproven_rows(model) -%}
     {%- set build = current_build() -%}
     {%- if not execute or build['everything'] -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set columns = adapter.get_columns_in_relation(model) | map(attribute='name') | list -%}
-    {%- if '_built_run' not in columns -%}
+    {%- if '_built_run' not in columns and '_file_id' not in columns -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set rows = run_query(
-        "select max(build_id) from transform.builds where tests_passed and build_id < "
-        ~ (build['build_id'] | int)
+        "select build_id, upto_run from transform.builds where build_id = ("
+        ~ "select max(build_id) from transform.builds where tests_passed and build_id < "
+        ~ (build['build_id'] | int) ~ ")"
     ).rows -%}
-    {{ return(rows[0][0] if rows | length > 0 else none) }}
+    {%- if rows | length == 0 -%}
+        {{ return(none) }}
+    {%- elif '_built_run' in columns -%}
+        {{ return('_built_run > ' ~ rows[0][0]) }}
+    {%- elif rows[0][1] is none -%}
+        {{ return(none) }}
+    {%- else -%}
+        {%- set changes = graph.sources['source.' ~ project_name ~ '.changes._changed_days'] -%}
+        {%- set changed_days = api.Relation.create(
+            database=changes.database, schema=changes.schema, identifier=changes.identifier
+        ) -%}
+        {{ return(
+            '_file_id in (select file_id from ' ~ changed_days ~ ' where run_id > ' ~ rows[0][1] ~ ')'
+        ) }}
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro default__test_unique(model, column_name) -%}
-    {%- set since = tested_watermark(model) -%}
-    {%- if since is none -%}
+    {%- set unproven = unproven_rows(model) -%}
+    {%- if unproven is none -%}
         {{ dbt.default__test_unique(model, column_name) }}
     {%- else -%}
 select
@@ -38,7 +57,7 @@ select
     count(*) as n_records
 from {{ model }}
 where {{ column_name }} in (
-    select {{ column_name }} from {{ model }} where _built_run > {{ since }}
+    select {{ column_name }} from {{ model }} where {{ unproven }}
 )
 group by {{ column_name }}
 having count(*) > 1
@@ -46,12 +65,12 @@ having count(*) > 1
 {%- endmacro %}
 
 {% macro default__test_not_null(model, column_name) -%}
-    {%- set since = tested_watermark(model) -%}
-    {%- if since is none -%}
+    {%- set unproven = unproven_rows(model) -%}
+    {%- if unproven is none -%}
         {{ dbt.default__test_not_null(model, column_name) }}
     {%- else -%}
 select {{ column_name }}
 from {{ model }}
-where _built_run > {{ since }} and {{ column_name }} is null
+where ({{ unproven }}) and {{ column_name }} is null
     {%- endif -%}
 {%- endmacro %}

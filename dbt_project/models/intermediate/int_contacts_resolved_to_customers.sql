@@ -20,7 +20,31 @@ with
 
 contacts as (
 
-    select * from {{ ref('int_contacts_unioned') }}
+    -- every column but the lineage ones (_built_run, _row_hash: this model writes its own)
+    select
+        contact_id,
+        contact_type,
+        call_id,
+        ticket_id,
+        channel,
+        customer_id,
+        phone_number,
+        requester_email,
+        contact_reason,
+        queue,
+        first_agent_id,
+        handled_by_agent_id,
+        handled_in_queue,
+        started_at,
+        ended_at,
+        legs,
+        handoffs,
+        chasers,
+        handle_seconds,
+        is_handled,
+        is_resolved,
+        resolved_at
+    from {{ ref('int_contacts_unioned') }}
     {% if is_incremental() %}
     where (contact_type = 'call' and {{ in_rebuild_scope('call', 'call_id') }})
         or (contact_type <> 'call' and {{ in_rebuild_scope('ticket', 'ticket_id') }})
@@ -111,4 +135,4 @@ final as (
 
 )
 
-select * from final
+select *, {{ row_hash() }} as _row_hash from final

@@ -153,12 +153,18 @@ tickets as (
 
 ),
 
-final as (
+contacts as (
 
     select * from calls
     union all
     select * from tickets
 
+),
+
+final as (
+
+    select *, {{ built_run() }} as _built_run from contacts
+
 )
 
-select * from final
+select *, {{ row_hash() }} as _row_hash from final

@@ -73,4 +73,4 @@ final as (
 
 )
 
-select * from final
+select *, {{ row_hash() }} as _row_hash from final
