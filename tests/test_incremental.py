@@ -348,12 +348,16 @@ def test_an_incremental_build_tests_the_rows_written_since_the_last_tested_build
     tested = run_dbt(config, "build")
     assert tested.mode == "incremental"
 
+    def run_results() -> dict:
+        return json.loads((tmp_path / ".dbt" / "target" / "run_results.json").read_text())
+
     def unit_tests_run() -> int:
-        results = json.loads((tmp_path / ".dbt" / "target" / "run_results.json").read_text())
-        return sum(r["unique_id"].startswith("unit_test.") for r in results["results"])
+        return sum(r["unique_id"].startswith("unit_test.") for r in run_results()["results"])
 
     # the same code passed its unit tests in the history's last build (a dbt build)
     assert unit_tests_run() == 0
+    # a day's small models two at a time (beacon.transform.INCREMENTAL_DBT_THREADS)
+    assert run_results()["args"]["threads"] == 2
     compiled = next((tmp_path / ".dbt" / "target" / "run").rglob("unique_fct_contacts_contact_id*"))
     with duckdb.connect(str(warehouse)) as con:
         (watermark,) = con.execute(
@@ -387,6 +391,7 @@ def test_an_incremental_build_tests_the_rows_written_since_the_last_tested_build
         con.execute(f"delete from marts.fct_contacts where _built_run = {tested.build_id + 1}")
     assert run_dbt(config, "build").mode == "full"
     assert unit_tests_run() > 0
+    assert run_results()["args"].get("threads") is None  # the profile's: one model at a time
     assert builds()[-1] == (tested.build_id + 2, "built", True)
     compiled = next((tmp_path / ".dbt" / "target" / "run").rglob("unique_fct_contacts_contact_id*"))
     assert "_built_run" not in compiled.read_text()
