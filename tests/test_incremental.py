@@ -431,8 +431,7 @@ def test_a_feed_test_checks_the_rows_of_the_files_loaded_since_the_last_tested_b
             "from raw._ingest_runs order by run_id desc limit 1"
         )
         con.execute(
-            f"insert into raw.calls select * replace ({file_id} as _file_id) "
-            "from raw.calls limit 1"
+            f"insert into raw.calls select * replace ({file_id} as _file_id) from raw.calls limit 1"
         )
         con.execute(
             "insert into raw._changed_days (run_id, file_id, feed, event_date, rows) "

@@ -32,8 +32,10 @@ from tests.conftest import simulate_centre
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
 #: columns that record the build, not the data: `_built_run` is the id of the DuckDB build
-#: that last wrote a row (transform.builds); a Spark build is not recorded there (always 0)
-BOOKKEEPING = ("_built_run",)
+#: that last wrote a row (transform.builds); a Spark build is not recorded there (always 0).
+#: `_row_hash` is what an incremental DuckDB build compares rows by; null on Spark (always
+#: a full build)
+BOOKKEEPING = ("_built_run", "_row_hash")
 
 SETTINGS = {
     "centre_timezone": "Europe/London",
