@@ -9,18 +9,26 @@
     recorded build: an incremental model then rebuilds all its rows (the same result as a full
     refresh, just not faster). -#}
 
-{#- The build dbt is running for: {'build_id', 'since_run', 'upto_run', 'everything'}.
+{#- The build dbt is running for: {'build_id', 'since_run', 'upto_run', 'everything',
+    'tested_build', 'tested_upto_run'}; the last two name the newest earlier build whose
+    models and tests all passed (macros/scoped_tests.sql), none if there is none.
     beacon/transform.py names it in the environment (BEACON_BUILD_ID) of the dbt it invokes;
     without it (dbt run by hand) every incremental model rebuilds all its rows. -#}
 {% macro current_build() -%}
-    {%- set build = {'build_id': 0, 'since_run': none, 'upto_run': none, 'everything': true} -%}
+    {%- set build = {
+        'build_id': 0, 'since_run': none, 'upto_run': none, 'everything': true,
+        'tested_build': none, 'tested_upto_run': none,
+    } -%}
     {%- set build_id = env_var('BEACON_BUILD_ID', '') if execute else '' -%}
     {%- if build_id | length > 0 -%}
         {%- set relation = adapter.get_relation(database=target.database, schema='transform', identifier='builds') -%}
         {%- if relation is not none -%}
             {%- set rows = run_query(
-                "select build_id, since_run, upto_run from " ~ relation
-                ~ " where status = 'running' and build_id = " ~ (build_id | int)
+                "select build.build_id, build.since_run, build.upto_run, tested.build_id, "
+                ~ "tested.upto_run from " ~ relation ~ " as build left join " ~ relation
+                ~ " as tested on tested.build_id = (select max(build_id) from " ~ relation
+                ~ " where tests_passed and build_id < build.build_id)"
+                ~ " where build.status = 'running' and build.build_id = " ~ (build_id | int)
             ).rows -%}
             {%- if rows | length > 0 -%}
                 {%- do build.update({
@@ -28,6 +36,8 @@
                     'since_run': rows[0][1],
                     'upto_run': rows[0][2],
                     'everything': rows[0][1] is none,
+                    'tested_build': rows[0][3],
+                    'tested_upto_run': rows[0][4],
                 }) -%}
             {%- endif -%}
         {%- endif -%}

@@ -18,32 +18,23 @@
     it) and so a changed day of its file's run. None when every row must be tested. -#}
 {% macro unproven_rows(model) -%}
     {%- set build = current_build() -%}
-    {%- if not execute or build['everything'] -%}
+    {%- if not execute or build['everything'] or build['tested_build'] is none -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set columns = adapter.get_columns_in_relation(model) | map(attribute='name') | list -%}
-    {%- if '_built_run' not in columns and '_file_id' not in columns -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set rows = run_query(
-        "select build_id, upto_run from transform.builds where build_id = ("
-        ~ "select max(build_id) from transform.builds where tests_passed and build_id < "
-        ~ (build['build_id'] | int) ~ ")"
-    ).rows -%}
-    {%- if rows | length == 0 -%}
-        {{ return(none) }}
-    {%- elif '_built_run' in columns -%}
-        {{ return('_built_run > ' ~ rows[0][0]) }}
-    {%- elif rows[0][1] is none -%}
-        {{ return(none) }}
-    {%- else -%}
+    {%- if '_built_run' in columns -%}
+        {{ return('_built_run > ' ~ build['tested_build']) }}
+    {%- elif '_file_id' in columns and build['tested_upto_run'] is not none -%}
         {%- set changes = graph.sources['source.' ~ project_name ~ '.changes._changed_days'] -%}
         {%- set changed_days = api.Relation.create(
             database=changes.database, schema=changes.schema, identifier=changes.identifier
         ) -%}
         {{ return(
-            '_file_id in (select file_id from ' ~ changed_days ~ ' where run_id > ' ~ rows[0][1] ~ ')'
+            '_file_id in (select file_id from ' ~ changed_days
+            ~ ' where run_id > ' ~ build['tested_upto_run'] ~ ')'
         ) }}
+    {%- else -%}
+        {{ return(none) }}
     {%- endif -%}
 {%- endmacro %}
 

@@ -12,19 +12,19 @@
 {%- endmacro %}
 
 {#- A row's fingerprint for incremental builds: a 63-bit hash of every column of the
-    model's `final` but those in `exclude` (the build that wrote the row). A model that ends
+    model's `final` but `_built_run` (the build that wrote the row). A model that ends
     `select *, {{ row_hash() }} as _row_hash from final` is compared with its stored rows by
     key and this hash (macros/incremental.sql, replace_scope). Spark builds are always full
     and never compare: null there. -#}
-{% macro row_hash(exclude=['_built_run']) -%}
-    {{ return(adapter.dispatch('row_hash', 'beacon')(exclude)) }}
+{% macro row_hash() -%}
+    {{ return(adapter.dispatch('row_hash', 'beacon')()) }}
 {%- endmacro %}
 
-{% macro default__row_hash(exclude) -%}
-    cast(hash(*columns(*{% if exclude %} exclude ({{ exclude | join(', ') }}){% endif %})) >> 1 as {{ dbt.type_bigint() }})
+{% macro default__row_hash() -%}
+    cast(hash(*columns(* exclude (_built_run))) >> 1 as {{ dbt.type_bigint() }})
 {%- endmacro %}
 
-{% macro spark__row_hash(exclude) -%}
+{% macro spark__row_hash() -%}
     cast(null as bigint)
 {%- endmacro %}
 
