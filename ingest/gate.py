@@ -51,13 +51,16 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 CATALOG = "beacon_gate"
-#: the pending files' valid rows (contract columns, ``_line``, ``_gate_file``, ``_gate_row``,
-#: and ``_reason``, always NULL, as in the staged tables)
-ROWS = f"{CATALOG}.main.batch"
-#: the pending files' contract-quarantined rows (``_line, _key, _reason, _raw, _gate_file``)
-QUARANTINED = f"{CATALOG}.main.quarantined"
-#: the batch's failing rows (``_gate_row``, ``expectation``): first failure per row
-FAILED = f"{CATALOG}.main.failed"
+#: A gate's tables in ``CATALOG``'s ``main`` schema, suffixed ``_<slot>`` for slots after 0
+#: (ingest fills one gate's batch while the other's is validated and committed):
+#: ``batch``: the pending files' valid rows (contract columns, ``_line``, ``_gate_file``,
+#: ``_gate_row``, and ``_reason``, always NULL, as in the staged tables);
+BATCH = "batch"
+#: ``quarantined``: the pending files' contract-quarantined rows (``_line, _key, _reason,
+#: _raw, _gate_file``);
+QUARANTINED = "quarantined"
+#: ``failed``: the batch's failing rows (``_gate_row``, ``expectation``): first failure per row
+FAILED = "failed"
 FILE_COLUMN = "_gate_file"
 ROW_COLUMN = "_gate_row"
 #: ``_gate_row`` = file number << 40 | line: unique in a batch, and says where a row is from
@@ -134,30 +137,75 @@ class Gate:
     contract: Contract
     run_id: int
     enabled: bool
+    #: which of the catalog's sets of tables this gate uses (two gates of one connection
+    #: need different slots)
+    slot: int = 0
+    #: the connection that stages files into the batch (None: ``con``)
+    stage_con: duckdb.DuckDBPyConnection | None = None
     #: rows read per pending file (by file number), for the bad-row share
     rows_read: dict[int, int] = field(default_factory=dict)
     #: contract-quarantined rows per pending file
     rows_bad: dict[int, int] = field(default_factory=dict)
     #: rows staged for validation
     rows: int = 0
-    parts: int = 0
     validation: BatchValidation | None = None
     verdicts: dict[int, FileVerdict] = field(default_factory=dict)
 
     @classmethod
     def open(
-        cls, con: duckdb.DuckDBPyConnection, config: BeaconConfig, contract: Contract, run_id: int
+        cls,
+        con: duckdb.DuckDBPyConnection,
+        config: BeaconConfig,
+        contract: Contract,
+        run_id: int,
+        slot: int = 0,
+        stage_con: duckdb.DuckDBPyConnection | None = None,
     ) -> Gate:
-        gate = cls(con, config, contract, run_id, enabled=bool(config.quality.gates))
+        """A gate for ``contract``'s files in ``slot``'s tables (recreated empty).
+
+        ``con`` validates and commits the batch; ``stage_con`` (default: ``con``), a
+        cursor of the same database, stages files into it (:meth:`add`): ingest stages the
+        next batch on a thread of its own while the previous one is committed.
+        """
+        gate = cls(
+            con,
+            config,
+            contract,
+            run_id,
+            enabled=bool(config.quality.gates),
+            slot=slot,
+            stage_con=stage_con,
+        )
         if gate.enabled:
-            attached = con.execute(
+            staging = gate._staging
+            attached = staging.execute(
                 "SELECT count(*) FROM duckdb_databases() WHERE database_name = $name",
                 {"name": CATALOG},
             ).fetchall()[0][0]
             if not attached:
-                con.execute(f"ATTACH ':memory:' AS {CATALOG}")
-            gate._reset()
+                staging.execute(f"ATTACH ':memory:' AS {CATALOG}")
+            gate._reset(staging)
         return gate
+
+    @property
+    def _staging(self) -> duckdb.DuckDBPyConnection:
+        return self.stage_con or self.con
+
+    def _table(self, name: str) -> str:
+        return name if self.slot == 0 else f"{name}_{self.slot}"
+
+    @property
+    def batch_table(self) -> str:
+        """The batch's valid rows, qualified (a relation with ``_gate_file``)."""
+        return f"{CATALOG}.main.{self._table(BATCH)}"
+
+    @property
+    def _quarantined(self) -> str:
+        return f"{CATALOG}.main.{self._table(QUARANTINED)}"
+
+    @property
+    def _failed(self) -> str:
+        return f"{CATALOG}.main.{self._table(FAILED)}"
 
     @property
     def full(self) -> bool:
@@ -174,15 +222,19 @@ class Gate:
         quarantined: str,
         rows_read: int,
     ) -> None:
-        """Stage a file's valid rows (``winners_sql``) and quarantined rows for the batch."""
+        """Stage a file's valid rows (``winners_sql``) and quarantined rows for the batch
+        (temp tables of the staging connection; each statement commits, so ``con`` sees
+        them)."""
+        con = self._staging
         fields = ", ".join(ident(n) for n in self.contract.names)
-        staged = self.con.execute(
-            f"INSERT INTO {ROWS} SELECT {fields}, _line, $seq AS {FILE_COLUMN}, "
+        staged = con.execute(
+            f"INSERT INTO {self.batch_table} SELECT {fields}, _line, $seq AS {FILE_COLUMN}, "
             f"($seq::BIGINT << {_LINE_BITS}) | _line AS {ROW_COLUMN}, NULL FROM {winners_sql}",
             {"seq": seq},
         ).fetchall()[0][0]
-        bad = self.con.execute(
-            f"INSERT INTO {QUARANTINED} SELECT _line, _key, _reason, _raw, $seq FROM {quarantined}",
+        bad = con.execute(
+            f"INSERT INTO {self._quarantined} "
+            f"SELECT _line, _key, _reason, _raw, $seq FROM {quarantined}",
             {"seq": seq},
         ).fetchall()[0][0]
         self.rows += staged
@@ -190,18 +242,20 @@ class Gate:
         self.rows_bad[seq] = bad
 
     def validate(
-        self, data_docs: bool = True, refuse_bad_share: bool = True, label: str | None = None
+        self, *, label: str, data_docs: bool = True, refuse_bad_share: bool = True
     ) -> None:
-        """Run the feed's suite once over every pending file; decide per file.
+        """Run the feed's suite once over every pending file; decide per file. Some checks
+        compare with ``raw`` (``raw.crm``, the feed's history): every earlier batch must be
+        committed.
 
-        ``refuse_bad_share``: refuse a file whose share of bad rows is above the limit
-        (off for a quarantine replay, whose rows are all formerly bad ones). ``label``
-        names the batch (default ``run-<run id>``, ``.2`` … for further batches).
+        ``label`` names the batch (ingest: ``run-<run id>``, ``.2`` … for a feed's further
+        batches). ``refuse_bad_share``: refuse a file whose share of bad rows is above the
+        limit (off for a quarantine replay, whose rows are all formerly bad ones).
         """
         from expectations import validate_batch
 
-        self.parts += 1
-        batch_id = label or f"run-{self.run_id}" + (f".{self.parts}" if self.parts > 1 else "")
+        con = self.con
+        batch_id = label
         docs = None
         if data_docs:
             docs = (
@@ -213,9 +267,9 @@ class Gate:
             )
         feed = self.contract.feed
         validation = validate_batch(
-            self.con,
+            con,
             feed,
-            "batch",
+            self._table(BATCH),
             batch_id=batch_id,
             config=self.config,
             persist=True,
@@ -230,10 +284,10 @@ class Gate:
         for o in validation.outcomes:
             for row in o.failing_keys or ():
                 first.setdefault(int(row), o.expectation)
-        self.con.execute(f"DELETE FROM {FAILED}")
+        con.execute(f"DELETE FROM {self._failed}")
         if first:
-            self.con.execute(
-                f"INSERT INTO {FAILED} SELECT unnest($rows), unnest($names)",
+            con.execute(
+                f"INSERT INTO {self._failed} SELECT unnest($rows), unnest($names)",
                 {"rows": list(first), "names": list(first.values())},
             )
         # batch-level critical failures (no failing rows to single out) refuse every file
@@ -242,14 +296,16 @@ class Gate:
             for o in validation.critical_failures
             if not o.failing_keys and o.expectation not in _PER_FILE_CHECKS
         ]
-        per_file = _per_file_failures(self.con, self.contract, validation)
+        per_file = _per_file_failures(con, self.contract, validation, self.batch_table)
         failed_by_file = dict(
-            self.con.execute(
-                f"SELECT {ROW_COLUMN} >> {_LINE_BITS}, count(*) FROM {FAILED} GROUP BY 1"
+            con.execute(
+                f"SELECT {ROW_COLUMN} >> {_LINE_BITS}, count(*) FROM {self._failed} GROUP BY 1"
             ).fetchall()
         )
         checked_by_file = dict(
-            self.con.execute(f"SELECT {FILE_COLUMN}, count(*) FROM {ROWS} GROUP BY 1").fetchall()
+            con.execute(
+                f"SELECT {FILE_COLUMN}, count(*) FROM {self.batch_table} GROUP BY 1"
+            ).fetchall()
         )
         limit = float(self.config.quality.max_bad_row_share)
         for seq, read in self.rows_read.items():
@@ -281,17 +337,18 @@ class Gate:
         fields = ", ".join(ident(n) for n in self.contract.names)
         key = ident(self.contract.key)
         params = {"seq": seq}
-        passed = f"FROM {ROWS} AS r WHERE r.{FILE_COLUMN} = $seq"
+        batch = self.batch_table
+        passed = f"FROM {batch} AS r WHERE r.{FILE_COLUMN} = $seq"
         if verdict.rows_failed:
             passed += (
-                f" AND NOT EXISTS (SELECT 1 FROM {FAILED} AS f "
+                f" AND NOT EXISTS (SELECT 1 FROM {self._failed} AS f "
                 f"WHERE f.{ROW_COLUMN} = r.{ROW_COLUMN})"
             )
         keep = "true" if verdict.refused is None else "false"
         if in_place and not verdict.rows_failed and verdict.refused is None:
             where = f"{FILE_COLUMN} = {int(seq)}"
             rows = FileRows(
-                f"(SELECT {fields}, _line, _reason FROM {ROWS} WHERE {where})", ROWS, where
+                f"(SELECT {fields}, _line, _reason FROM {batch} WHERE {where})", batch, where
             )
         else:
             # the batch holds each file's rows in line order (insertion order is preserved)
@@ -310,10 +367,11 @@ class Gate:
             )
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE {ident(quarantined)} AS "
-            f"SELECT _line, _key, _reason, _raw FROM {QUARANTINED} WHERE {FILE_COLUMN} = $seq "
+            f"SELECT _line, _key, _reason, _raw FROM {self._quarantined} "
+            f"WHERE {FILE_COLUMN} = $seq "
             f"UNION ALL SELECT r._line, r.{key}, {literal(FAILED_PREFIX)} || f.expectation, "
-            f"{record_json(self.contract, 'r')} FROM {ROWS} AS r "
-            f"JOIN {FAILED} AS f ON f.{ROW_COLUMN} = r.{ROW_COLUMN} "
+            f"{record_json(self.contract, 'r')} FROM {batch} AS r "
+            f"JOIN {self._failed} AS f ON f.{ROW_COLUMN} = r.{ROW_COLUMN} "
             f"WHERE r.{FILE_COLUMN} = $seq{refused}",
             params,
         )
@@ -350,20 +408,20 @@ class Gate:
         self.verdicts.clear()
         self.validation = None
         if self.enabled:
-            self._reset()
+            self._reset(self.con)
 
-    def _reset(self) -> None:
+    def _reset(self, con: duckdb.DuckDBPyConnection) -> None:
         fields = ", ".join(f"{ident(f.name)} {DUCKDB_TYPES[f.type]}" for f in self.contract.fields)
-        self.con.execute(
-            f"CREATE OR REPLACE TABLE {ROWS} ({fields}, _line BIGINT, "
+        con.execute(
+            f"CREATE OR REPLACE TABLE {self.batch_table} ({fields}, _line BIGINT, "
             f"{FILE_COLUMN} INTEGER, {ROW_COLUMN} BIGINT, _reason VARCHAR)"
         )
-        self.con.execute(
-            f"CREATE OR REPLACE TABLE {QUARANTINED} (_line BIGINT, _key VARCHAR, "
+        con.execute(
+            f"CREATE OR REPLACE TABLE {self._quarantined} (_line BIGINT, _key VARCHAR, "
             f"_reason VARCHAR, _raw VARCHAR, {FILE_COLUMN} INTEGER)"
         )
-        self.con.execute(
-            f"CREATE OR REPLACE TABLE {FAILED} ({ROW_COLUMN} BIGINT, expectation VARCHAR)"
+        con.execute(
+            f"CREATE OR REPLACE TABLE {self._failed} ({ROW_COLUMN} BIGINT, expectation VARCHAR)"
         )
 
 
@@ -372,7 +430,7 @@ _PER_FILE_CHECKS = ("columns",)
 
 
 def _per_file_failures(
-    con: duckdb.DuckDBPyConnection, contract: Contract, validation: BatchValidation
+    con: duckdb.DuckDBPyConnection, contract: Contract, validation: BatchValidation, batch: str
 ) -> dict[int, list[str]]:
     """Critical batch-level failures that belong to single files: ``unique:<key>`` is
     checked per file (``unique_within``), so the files with a duplicated key are named."""
@@ -382,7 +440,7 @@ def _per_file_failures(
             continue
         key = ident(contract.key)
         for (seq,) in con.execute(
-            f"SELECT DISTINCT {FILE_COLUMN} FROM {ROWS} GROUP BY {FILE_COLUMN}, {key} "
+            f"SELECT DISTINCT {FILE_COLUMN} FROM {batch} GROUP BY {FILE_COLUMN}, {key} "
             "HAVING count(*) > 1"
         ).fetchall():
             out.setdefault(int(seq), []).append(o.expectation)

@@ -21,18 +21,20 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from queue import Queue
 from typing import TYPE_CHECKING
 
 from ingest.changes import TOUCHED, finish_run, record_changed_days, start_run
 from ingest.contracts import FEEDS, Contract, contract_for
 from ingest.discover import LandingFile, discover
-from ingest.gate import FILE_COLUMN, ROWS, Gate, ensure_gate_schema, update_feed_status
+from ingest.gate import FILE_COLUMN, Gate, ensure_gate_schema, update_feed_status
 from ingest.identity import apply_identity, pii_key
 from ingest.readers import FileRejected, drop_temp_tables, stage
 from ingest.report import FileResult, IngestReport
@@ -113,9 +115,7 @@ def ingest_landing(
         report.run_id = run_id
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="beacon-sha256") as hasher:
             run = _Run(con, config, loaded, attempts, hasher, verify_checksums, run_id)
-            for feed in selected:
-                run.feed([f for f in files if f.feed == feed], report)
-                con.execute("CHECKPOINT")
+            run.load([(feed, [f for f in files if f.feed == feed]) for feed in selected], report)
         totals = report.totals()
         finish_run(
             con,
@@ -198,25 +198,35 @@ class _Run:
     verify_checksums: bool
     run_id: int
 
-    def feed(self, files: list[LandingFile], report: IngestReport) -> None:
-        """Load one feed's files (sorted by path): prepare each, gate the batch, commit."""
-        if not files:
-            return
-        feed = files[0].feed
-        contract = effective_contract(contract_for(feed), self.config.accepted_values)
-        gate = Gate.open(self.con, self.config, contract, self.run_id)
+    def load(self, plan: list[tuple[str, list[LandingFile]]], report: IngestReport) -> None:
+        """Load each feed's files (sorted by path): prepare each, gate a batch, commit.
+
+        With the gates on, files are staged on a thread of their own (:class:`_Stager`,
+        with a cursor of the run's connection) into one of two gates, while the batch in
+        the other is validated and committed here, file by file in path order as before;
+        the staging runs on into the next feed. It reads nothing that a commit writes, so
+        the overlap changes no result, only the time.
+        """
+        free: Queue[int | None] = Queue()  # the gates' free slots; None: stop staging
         pending: list[_Prepared] = []
         outcomes: list[FileResult] = []
+        batches = 0
 
-        def flush() -> None:
-            if not pending:
-                return
+        def flush(gate: Gate) -> None:
+            # validated here, not while staging: some checks compare with the feed's
+            # history in raw, which must hold the batch before
+            nonlocal batches
             stored = None
+            contract = gate.contract
             if gate.enabled:
-                clock = _Clock(f"{feed} batch ({len(pending)} files)")
-                gate.validate(data_docs=self.config.quality.data_docs)
+                batches += 1
+                clock = _Clock(f"{contract.feed} batch ({len(pending)} files)")
+                gate.validate(
+                    data_docs=self.config.quality.data_docs,
+                    label=f"run-{self.run_id}" + (f".{batches}" if batches > 1 else ""),
+                )
                 report.gate_seconds += clock.lap("quality gate")
-                stored = _StoredKeys.look_up(self.con, contract, ROWS, FILE_COLUMN)
+                stored = _StoredKeys.look_up(self.con, contract, gate.batch_table, FILE_COLUMN)
             try:
                 for prepared in pending:
                     outcomes.append(self._commit(contract, prepared, gate, stored))
@@ -227,28 +237,76 @@ class _Run:
             pending.clear()
             gate.clear()
 
-        for seq, file in enumerate(files):
-            outcome = self._prepare(contract, file, seq, gate)
-            if isinstance(outcome, FileResult):
-                outcomes.append(outcome)
-                _log_result(outcome)
+        with contextlib.ExitStack() as stack:
+            if self.config.quality.gates:
+                for slot in range(2):
+                    free.put(slot)
+                staged = stack.enter_context(_Stager(self, plan, free)).items()
+            else:  # the staged rows stay in temp tables: stage and commit on one connection
+                free.put(0)
+                staged = self._staged(self.con, plan, free)
+            for item in staged:
+                if isinstance(item, FileResult):
+                    outcomes.append(item)
+                    _log_result(item)
+                elif isinstance(item, _Prepared):
+                    pending.append(item)
+                elif isinstance(item, Gate):
+                    flush(item)
+                    free.put(item.slot)
+                else:  # the feed's last item
+                    outcomes.sort(key=lambda r: r.path)
+                    report.files.extend(outcomes)
+                    events = [(r.path, r.problem) for r in outcomes if r.status != "skipped"]
+                    update_feed_status(self.con, item.feed, events, _utcnow())
+                    outcomes, batches = [], 0
+                    self.con.execute("CHECKPOINT")
+
+    def _staged(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        plan: list[tuple[str, list[LandingFile]]],
+        free: Queue[int | None],
+    ) -> Iterator[FileResult | _Prepared | Gate | _FeedEnd]:
+        """Each file's outcome, feed by feed, in order: a FileResult (skipped, failed,
+        changed) or its rows staged in a gate (``_Prepared``); after a gate's last file,
+        the gate, to be validated and committed, its slot then put back into ``free``;
+        after a feed's last file, ``_FeedEnd``. Waits for a free slot (None: stop)."""
+        for feed, files in plan:
+            if not files:
                 continue
-            pending.append(outcome)
-            if not gate.enabled or gate.full:
-                flush()
-        flush()
-        outcomes.sort(key=lambda r: r.path)
-        report.files.extend(outcomes)
-        events = [(r.path, r.problem) for r in outcomes if r.status != "skipped"]
-        update_feed_status(self.con, feed, events, _utcnow())
+            contract = effective_contract(contract_for(feed), self.config.accepted_values)
+            gate = None
+            for seq, file in enumerate(files):
+                if gate is None:
+                    slot = free.get()
+                    if slot is None:
+                        return
+                    gate = Gate.open(self.con, self.config, contract, self.run_id, slot, con)
+                outcome = self._prepare(con, contract, file, seq, gate)
+                yield outcome
+                if isinstance(outcome, _Prepared) and (not gate.enabled or gate.full):
+                    yield gate
+                    gate = None
+            if gate is not None and gate.pending:
+                yield gate
+            elif gate is not None:
+                free.put(gate.slot)
+            yield _FeedEnd(feed)
 
     def _prepare(
-        self, contract: Contract, file: LandingFile, seq: int, gate: Gate
+        self,
+        con: duckdb.DuckDBPyConnection,
+        contract: Contract,
+        file: LandingFile,
+        seq: int,
+        gate: Gate,
     ) -> FileResult | _Prepared:
-        """Skip a loaded file, flag a changed one, or stage and check a new one."""
+        """Skip a loaded file, flag a changed one, or stage and check a new one
+        (into ``con``'s temp tables, then into ``gate``'s batch when the gate is on)."""
         previous = self.loaded.get(file.relpath)
         if previous is not None:
-            skipped = self._skip_or_flag(file, previous)
+            skipped = self._skip_or_flag(con, file, previous)
             if skipped is not None:
                 return skipped
         # plain JSONL: count lines while hashing (the reader checks one row per line)
@@ -256,19 +314,21 @@ class _Run:
         digest = self.hasher.submit(digest_file, file.path, count_lines)
         started = _utcnow()
         try:
-            prepared = self._stage(contract, file, seq, digest, started)
+            prepared = self._stage(con, contract, file, seq, digest, started)
             if gate.enabled:
                 gate.add(seq, prepared.winners_sql, QUARANTINED, prepared.rows_read)
-                _drop_temp(self.con)
+                _drop_temp(con)
             return prepared
         except BaseException as exc:
-            _drop_temp(self.con)
+            _drop_temp(con)
             error = _load_error(exc)
             if error is None:
                 raise
-            return self._failed(file, digest, error, started)
+            return self._failed(con, file, digest, error, started)
 
-    def _skip_or_flag(self, file: LandingFile, previous: _Loaded) -> FileResult | None:
+    def _skip_or_flag(
+        self, con: duckdb.DuckDBPyConnection, file: LandingFile, previous: _Loaded
+    ) -> FileResult | None:
         """An already-loaded path: skipped if unchanged, ``changed`` if its content differs."""
         unchanged_stat = (
             previous.size_bytes == file.size_bytes and previous.mtime_ns == file.mtime_ns
@@ -279,7 +339,7 @@ class _Run:
         try:
             sha = sha256_file(file.path)
         except OSError as exc:  # vanished or unreadable since discovery
-            return self._attempt(file, "failed", None, f"cannot read file: {exc}", _utcnow())
+            return self._attempt(con, file, "failed", None, f"cannot read file: {exc}", _utcnow())
         if sha == previous.sha256:
             logger.debug("%s: already loaded (same sha256), skipped", file.relpath)
             return FileResult(path=file.relpath, feed=file.feed, status="skipped")
@@ -288,13 +348,19 @@ class _Run:
             f"(sha256 {previous.sha256} -> {sha}); landed files are immutable, deliver "
             "corrections as a new file. Not loaded"
         )
-        return self._attempt(file, "changed", sha, error, _utcnow())
+        return self._attempt(con, file, "changed", sha, error, _utcnow())
 
     def _attempt(
-        self, file: LandingFile, status: str, sha: str | None, error: str, started: datetime
+        self,
+        con: duckdb.DuckDBPyConnection,
+        file: LandingFile,
+        status: str,
+        sha: str | None,
+        error: str,
+        started: datetime,
     ) -> FileResult:
         file_id = _record_attempt(
-            self.con, file, self.attempts.get(file.relpath), status, sha, error, started
+            con, file, self.attempts.get(file.relpath), status, sha, error, started
         )
         self.attempts[file.relpath] = file_id
         return FileResult(
@@ -302,17 +368,23 @@ class _Run:
         )
 
     def _failed(
-        self, file: LandingFile, digest: Future[FileDigest], error: str, started: datetime
+        self,
+        con: duckdb.DuckDBPyConnection,
+        file: LandingFile,
+        digest: Future[FileDigest],
+        error: str,
+        started: datetime,
     ) -> FileResult:
-        _rollback_quietly(self.con)
+        _rollback_quietly(con)
         try:
             sha: str | None = digest.result().sha256
         except OSError:
             sha = None
-        return self._attempt(file, "failed", sha, error, started)
+        return self._attempt(con, file, "failed", sha, error, started)
 
     def _stage(
         self,
+        con: duckdb.DuckDBPyConnection,
         contract: Contract,
         file: LandingFile,
         seq: int,
@@ -321,7 +393,6 @@ class _Run:
     ) -> _Prepared:
         """Stage and validate a file into temp tables (nothing persistent yet):
         ``CHECKED`` (every record, typed, with its reason) and ``QUARANTINED``."""
-        con = self.con
         tz = self.config.feed_timezones.get(file.feed, "UTC")
         clock = _Clock(file.relpath)
         con.execute("SET TimeZone = $tz", {"tz": tz})
@@ -374,7 +445,7 @@ class _Run:
             error = _load_error(exc)
             if error is None:
                 raise
-            result = self._failed(file, prepared.digest, error, prepared.started)
+            result = self._failed(self.con, file, prepared.digest, error, prepared.started)
         finally:
             _drop_temp(self.con)
         if result.status in ("loaded", "refused"):
@@ -473,6 +544,66 @@ class _Run:
         con.execute("COMMIT")
         prepared.clock.lap("committed")
         return result
+
+
+@dataclass(frozen=True)
+class _FeedEnd:
+    """The last staged item of a feed."""
+
+    feed: str
+
+
+class _Stager:
+    """``_Run._staged`` on a thread with its own cursor, its items handed over in a queue.
+
+    DuckDB runs one statement of a connection at a time and a file's small statements
+    keep at most one of its threads busy, so staging the next batch beside the commits of
+    the current one uses the second core. Each cursor has its own temp tables and session
+    settings; the gates' batches, in the in-memory catalog, are shared. Leaving the
+    ``with`` block stops the thread (after the statement it is in) and waits for it.
+    """
+
+    _DONE = object()
+
+    def __init__(
+        self, run: _Run, plan: list[tuple[str, list[LandingFile]]], free: Queue[int | None]
+    ) -> None:
+        self._run, self._plan, self._free = run, plan, free
+        self._items: Queue[object] = Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="beacon-stage", daemon=True)
+
+    def __enter__(self) -> _Stager:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._free.put(None)  # wakes the thread if it waits for a free gate
+        self._thread.join()
+
+    def _work(self) -> None:
+        con = self._run.con.cursor()
+        try:
+            con.execute("SET SESSION preserve_insertion_order = true")  # rowids number lines
+            items = self._run._staged(con, self._plan, self._free)
+            for item in items:
+                self._items.put(item)
+                if self._stop.is_set():
+                    items.close()
+                    break
+        except BaseException as exc:  # raised again on the consuming thread
+            self._items.put(exc)
+        finally:
+            self._items.put(self._DONE)
+            con.close()
+
+    def items(self) -> Iterator[FileResult | _Prepared | Gate | _FeedEnd]:
+        """The staged items, in order; an error of the thread is raised here."""
+        while (item := self._items.get()) is not self._DONE:
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
 
 
 def _load_error(exc: BaseException) -> str | None:
@@ -620,11 +751,11 @@ def _merge(
         # thread fills whole row groups; an ordered insert keeps the partial row groups of
         # the staged batches, which the next checkpoint rewrites (≈ 0.9 CPU-s per million
         # rows). The session's setting (staging numbers rows by rowid) is restored.
-        con.execute("SET preserve_insertion_order = false")
+        con.execute("SET SESSION preserve_insertion_order = false")
         try:
             return con.execute(sql, params).fetchone()[0]
         finally:
-            con.execute(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
+            con.execute(f"SET SESSION preserve_insertion_order = {'true' if ordered else 'false'}")
 
     table_has_rows = con.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]
     candidates = winners if stored is None else stored.candidates(winners)
