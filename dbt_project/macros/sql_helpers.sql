@@ -54,6 +54,21 @@
     first({{ expression }}, true)
 {%- endmacro %}
 
+{#- The value of `expression` on the row with the greatest `order_by` of a group, NULL
+    included (DuckDB's `arg_max` would skip a NULL value): a group's "last" value in one
+    pass, without joining the group's last row back. `order_by` must be unique in the group. -#}
+{% macro value_at_max(expression, order_by) -%}
+    {{ return(adapter.dispatch('value_at_max', 'beacon')(expression, order_by)) }}
+{%- endmacro %}
+
+{% macro default__value_at_max(expression, order_by) -%}
+    arg_max_null({{ expression }}, {{ order_by }})
+{%- endmacro %}
+
+{% macro spark__value_at_max(expression, order_by) -%}
+    max_by({{ expression }}, {{ order_by }})
+{%- endmacro %}
+
 {#- A sum that does not depend on the order rows are added in. Floating-point addition is
     not associative, so a parallel engine can return a different last digit on every run
     for the same data; summing fixed-point decimals is exact, so rebuilding the same data
