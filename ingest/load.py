@@ -260,7 +260,7 @@ class _Run:
                     events = [(r.path, r.problem) for r in outcomes if r.status != "skipped"]
                     update_feed_status(self.con, item.feed, events, _utcnow())
                     outcomes, batches = [], 0
-                    self.con.execute("CHECKPOINT")
+                    checkpoint(self.con)
 
     def _staged(
         self,
@@ -604,6 +604,21 @@ class _Stager:
             if isinstance(item, BaseException):
                 raise item
             yield item  # type: ignore[misc]
+
+
+def checkpoint(con: duckdb.DuckDBPyConnection) -> bool:
+    """Merge the write-ahead log into the database file (ingest: after each feed); False
+    when deferred. DuckDB refuses while another write transaction is open (ingest's staging
+    thread recording a failed file): the log then waits for the next checkpoint (the
+    threshold, the next feed, closing); every commit is durable in it either way."""
+    import duckdb
+
+    try:
+        con.execute("CHECKPOINT")
+    except duckdb.TransactionException as exc:
+        logger.debug("checkpoint deferred: %s", exc)
+        return False
+    return True
 
 
 def _load_error(exc: BaseException) -> str | None:
