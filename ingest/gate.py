@@ -254,6 +254,8 @@ class Gate:
         """
         from expectations import validate_batch
 
+        con = self.con
+        batch_id = label
         docs = None
         if data_docs:
             docs = (
@@ -261,14 +263,14 @@ class Gate:
                 / "quality"
                 / "data_docs"
                 / self.contract.feed
-                / label
+                / batch_id
             )
         feed = self.contract.feed
         validation = validate_batch(
-            self.con,
+            con,
             feed,
             self._table(BATCH),
-            batch_id=label,
+            batch_id=batch_id,
             config=self.config,
             persist=True,
             data_docs_dir=docs,
@@ -282,9 +284,9 @@ class Gate:
         for o in validation.outcomes:
             for row in o.failing_keys or ():
                 first.setdefault(int(row), o.expectation)
-        self.con.execute(f"DELETE FROM {self._failed}")
+        con.execute(f"DELETE FROM {self._failed}")
         if first:
-            self.con.execute(
+            con.execute(
                 f"INSERT INTO {self._failed} SELECT unnest($rows), unnest($names)",
                 {"rows": list(first), "names": list(first.values())},
             )
@@ -294,14 +296,14 @@ class Gate:
             for o in validation.critical_failures
             if not o.failing_keys and o.expectation not in _PER_FILE_CHECKS
         ]
-        per_file = _per_file_failures(self.con, self.contract, validation, self.batch_table)
+        per_file = _per_file_failures(con, self.contract, validation, self.batch_table)
         failed_by_file = dict(
-            self.con.execute(
+            con.execute(
                 f"SELECT {ROW_COLUMN} >> {_LINE_BITS}, count(*) FROM {self._failed} GROUP BY 1"
             ).fetchall()
         )
         checked_by_file = dict(
-            self.con.execute(
+            con.execute(
                 f"SELECT {FILE_COLUMN}, count(*) FROM {self.batch_table} GROUP BY 1"
             ).fetchall()
         )
@@ -316,7 +318,7 @@ class Gate:
             elif refuse_bad_share and bad_share > limit:
                 refused = f"bad_row_share>{limit:g}"
             self.verdicts[seq] = FileVerdict(
-                label, int(checked_by_file.get(seq, 0)), failed, refused
+                batch_id, int(checked_by_file.get(seq, 0)), failed, refused
             )
 
     def file_rows(

@@ -246,11 +246,9 @@ class _Run:
                 free.put(0)
                 staged = self._staged(self.con, plan, free)
             for item in staged:
-                if isinstance(item, _Attempt):
-                    item = self._attempt(item)
-                if isinstance(item, FileResult):
-                    outcomes.append(item)
-                    _log_result(item)
+                if isinstance(item, _Attempt | FileResult):
+                    outcomes.append(item if isinstance(item, FileResult) else self._attempt(item))
+                    _log_result(outcomes[-1])
                 elif isinstance(item, _Prepared):
                     pending.append(item)
                 elif isinstance(item, Gate):
@@ -328,6 +326,7 @@ class _Run:
             error = _load_error(exc)
             if error is None:
                 raise
+            _rollback_quietly(con)
             return _failed(file, digest, error, started)
 
     def _skip_or_flag(self, file: LandingFile, previous: _Loaded) -> FileResult | _Attempt | None:
