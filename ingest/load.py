@@ -246,9 +246,9 @@ class _Run:
                 free.put(0)
                 staged = self._staged(self.con, plan, free)
             for item in staged:
-                if isinstance(item, _Attempt | FileResult):
-                    outcomes.append(item if isinstance(item, FileResult) else self._attempt(item))
-                    _log_result(outcomes[-1])
+                if isinstance(item, FileResult):
+                    outcomes.append(item)
+                    _log_result(item)
                 elif isinstance(item, _Prepared):
                     pending.append(item)
                 elif isinstance(item, Gate):
@@ -260,18 +260,16 @@ class _Run:
                     events = [(r.path, r.problem) for r in outcomes if r.status != "skipped"]
                     update_feed_status(self.con, item.feed, events, _utcnow())
                     outcomes, batches = [], 0
-                    self.con.execute("CHECKPOINT")
+                    checkpoint(self.con)
 
     def _staged(
         self,
         con: duckdb.DuckDBPyConnection,
         plan: list[tuple[str, list[LandingFile]]],
         free: Queue[int | None],
-    ) -> Iterator[FileResult | _Attempt | _Prepared | Gate | _FeedEnd]:
-        """Each file's outcome, feed by feed, in order: skipped (a FileResult), not loaded
-        (an ``_Attempt``: failed or changed, its manifest row written by the caller, so that
-        ``con`` writes nothing persistent) or its rows staged in a gate (``_Prepared``);
-        after a gate's last file,
+    ) -> Iterator[FileResult | _Prepared | Gate | _FeedEnd]:
+        """Each file's outcome, feed by feed, in order: a FileResult (skipped, failed,
+        changed) or its rows staged in a gate (``_Prepared``); after a gate's last file,
         the gate, to be validated and committed, its slot then put back into ``free``;
         after a feed's last file, ``_FeedEnd``. Waits for a free slot (None: stop)."""
         for feed, files in plan:
@@ -303,12 +301,12 @@ class _Run:
         file: LandingFile,
         seq: int,
         gate: Gate,
-    ) -> FileResult | _Attempt | _Prepared:
+    ) -> FileResult | _Prepared:
         """Skip a loaded file, flag a changed one, or stage and check a new one
         (into ``con``'s temp tables, then into ``gate``'s batch when the gate is on)."""
         previous = self.loaded.get(file.relpath)
         if previous is not None:
-            skipped = self._skip_or_flag(file, previous)
+            skipped = self._skip_or_flag(con, file, previous)
             if skipped is not None:
                 return skipped
         # plain JSONL: count lines while hashing (the reader checks one row per line)
@@ -326,10 +324,11 @@ class _Run:
             error = _load_error(exc)
             if error is None:
                 raise
-            _rollback_quietly(con)
-            return _failed(file, digest, error, started)
+            return self._failed(con, file, digest, error, started)
 
-    def _skip_or_flag(self, file: LandingFile, previous: _Loaded) -> FileResult | _Attempt | None:
+    def _skip_or_flag(
+        self, con: duckdb.DuckDBPyConnection, file: LandingFile, previous: _Loaded
+    ) -> FileResult | None:
         """An already-loaded path: skipped if unchanged, ``changed`` if its content differs."""
         unchanged_stat = (
             previous.size_bytes == file.size_bytes and previous.mtime_ns == file.mtime_ns
@@ -340,7 +339,7 @@ class _Run:
         try:
             sha = sha256_file(file.path)
         except OSError as exc:  # vanished or unreadable since discovery
-            return _Attempt(file, "failed", None, f"cannot read file: {exc}", _utcnow())
+            return self._attempt(con, file, "failed", None, f"cannot read file: {exc}", _utcnow())
         if sha == previous.sha256:
             logger.debug("%s: already loaded (same sha256), skipped", file.relpath)
             return FileResult(path=file.relpath, feed=file.feed, status="skipped")
@@ -349,28 +348,39 @@ class _Run:
             f"(sha256 {previous.sha256} -> {sha}); landed files are immutable, deliver "
             "corrections as a new file. Not loaded"
         )
-        return _Attempt(file, "changed", sha, error, _utcnow())
+        return self._attempt(con, file, "changed", sha, error, _utcnow())
 
-    def _attempt(self, attempt: _Attempt) -> FileResult:
-        """Write a file's failed or changed manifest row (on the run's connection)."""
-        file = attempt.file
+    def _attempt(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        file: LandingFile,
+        status: str,
+        sha: str | None,
+        error: str,
+        started: datetime,
+    ) -> FileResult:
         file_id = _record_attempt(
-            self.con,
-            file,
-            self.attempts.get(file.relpath),
-            attempt.status,
-            attempt.sha,
-            attempt.error,
-            attempt.started,
+            con, file, self.attempts.get(file.relpath), status, sha, error, started
         )
         self.attempts[file.relpath] = file_id
         return FileResult(
-            path=file.relpath,
-            feed=file.feed,
-            status=attempt.status,
-            error=attempt.error,
-            file_id=file_id,
+            path=file.relpath, feed=file.feed, status=status, error=error, file_id=file_id
         )
+
+    def _failed(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        file: LandingFile,
+        digest: Future[FileDigest],
+        error: str,
+        started: datetime,
+    ) -> FileResult:
+        _rollback_quietly(con)
+        try:
+            sha: str | None = digest.result().sha256
+        except OSError:
+            sha = None
+        return self._attempt(con, file, "failed", sha, error, started)
 
     def _stage(
         self,
@@ -435,8 +445,7 @@ class _Run:
             error = _load_error(exc)
             if error is None:
                 raise
-            _rollback_quietly(self.con)
-            result = self._attempt(_failed(file, prepared.digest, error, prepared.started))
+            result = self._failed(self.con, file, prepared.digest, error, prepared.started)
         finally:
             _drop_temp(self.con)
         if result.status in ("loaded", "refused"):
@@ -589,7 +598,7 @@ class _Stager:
             self._items.put(self._DONE)
             con.close()
 
-    def items(self) -> Iterator[FileResult | _Attempt | _Prepared | Gate | _FeedEnd]:
+    def items(self) -> Iterator[FileResult | _Prepared | Gate | _FeedEnd]:
         """The staged items, in order; an error of the thread is raised here."""
         while (item := self._items.get()) is not self._DONE:
             if isinstance(item, BaseException):
@@ -597,25 +606,19 @@ class _Stager:
             yield item  # type: ignore[misc]
 
 
-@dataclass(frozen=True)
-class _Attempt:
-    """A file not loaded (``failed`` or ``changed``): what its manifest row records."""
+def checkpoint(con: duckdb.DuckDBPyConnection) -> bool:
+    """Merge the write-ahead log into the database file (ingest: after each feed); False
+    when deferred. DuckDB refuses while another write transaction is open (ingest's staging
+    thread recording a failed file): the log then waits for the next checkpoint (the
+    threshold, the next feed, closing); every commit is durable in it either way."""
+    import duckdb
 
-    file: LandingFile
-    status: str
-    sha: str | None
-    error: str
-    started: datetime
-
-
-def _failed(
-    file: LandingFile, digest: Future[FileDigest], error: str, started: datetime
-) -> _Attempt:
     try:
-        sha: str | None = digest.result().sha256
-    except OSError:
-        sha = None
-    return _Attempt(file, "failed", sha, error, started)
+        con.execute("CHECKPOINT")
+    except duckdb.TransactionException as exc:
+        logger.debug("checkpoint deferred: %s", exc)
+        return False
+    return True
 
 
 def _load_error(exc: BaseException) -> str | None:

@@ -1003,3 +1003,25 @@ def test_connect_applies_resource_settings(tmp_path):
     assert threads == 1 and memory.replace(" ", "").startswith(("488.2MiB", "512.0MB", "512MB"))
     ro = connect(config.warehouse_path, read_only=True)
     ro.close()
+
+
+def test_a_checkpoint_waits_while_another_cursor_writes(tmp_path):
+    # ingest checkpoints after each feed while its staging thread may be recording a failed
+    # file in a transaction of its own: DuckDB refuses that checkpoint; it is deferred, and
+    # nothing committed is lost
+    from ingest.load import checkpoint
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    try:
+        con.execute("CREATE TABLE t (i INTEGER)")
+        con.execute("CREATE SEQUENCE s")
+        con.execute("INSERT INTO t VALUES (1)")
+        other = con.cursor()
+        other.execute("BEGIN")  # as a failed file's manifest row: a new file_id, a row
+        other.execute("INSERT INTO t VALUES (nextval('s') + 1)")
+        assert checkpoint(con) is False
+        other.execute("COMMIT")
+        assert checkpoint(con) is True
+        assert con.execute("SELECT sum(i) FROM t").fetchone() == (3,)
+    finally:
+        con.close()
