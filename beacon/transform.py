@@ -74,7 +74,6 @@ _SELECTION_ARGS = frozenset({"--select", "-s", "--models", "-m", "--exclude", "-
 INCREMENTAL_TABLES = (
     "intermediate.int_ticket_episodes_split",
     "intermediate.int_customer_versions_built",
-    "intermediate.int_contacts_unioned",
     "intermediate.int_contacts_resolved_to_customers",
     "intermediate.int_contacts_stitched_into_issues",
     "intermediate.int_contacts_attributed",

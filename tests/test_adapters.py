@@ -577,7 +577,7 @@ def test_dbt_models_count_the_same_reopens_and_handoffs(tmp_path):
         calls = dict(
             con.execute(
                 "select call_id, (legs, handoffs, is_handled, is_resolved) "
-                "from intermediate.int_contacts_unioned where contact_type = 'call'"
+                "from intermediate.int_contacts_resolved_to_customers where contact_type = 'call'"
             ).fetchall()
         )
     finally:
