@@ -608,8 +608,9 @@ class _Stager:
 
 def checkpoint(con: duckdb.DuckDBPyConnection) -> bool:
     """Merge the write-ahead log into the database file (ingest: after each feed); False
-    when deferred. DuckDB refuses while another write transaction is open (ingest's staging
-    thread recording a failed file): the log then waits for the next checkpoint (the
+    when deferred. DuckDB refuses while another write transaction is open: ingest's
+    staging thread recording a failed file, or, for a moment, the staging thread starting
+    the next feed (docs/ingest.md). The log then waits for the next checkpoint (the
     threshold, the next feed, closing); every commit is durable in it either way."""
     import duckdb
 
