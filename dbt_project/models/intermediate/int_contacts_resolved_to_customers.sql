@@ -23,6 +23,9 @@
 
 -- depends_on: {{ ref('int_rebuild_scope') }}
 
+{#- every window over a call's legs sees the whole call, in leg order: one sort for them all -#}
+{% set whole_call %}partition by call_id order by leg_seq, arrived_at rows between unbounded preceding and unbounded following{% endset %}
+
 with
 
 legs as (
@@ -48,7 +51,7 @@ legs_ordered as (
 
     select
         *,
-        -- the outcome of the call is its last leg's (one sort for every window of this CTE)
+        -- the outcome of the call is its last leg's
         last_value(
             case
                 when disposition = 'handled'
@@ -56,38 +59,14 @@ legs_ordered as (
                     then 1
                 else 0
             end
-        ) over (
-            partition by call_id
-            order by leg_seq, arrived_at
-            rows between unbounded preceding and unbounded following
-        ) as is_last_leg_resolved,
-        {{ first_non_null('agent_id') }} over (
-            partition by call_id
-            order by leg_seq, arrived_at
-            rows between unbounded preceding and unbounded following
-        ) as first_agent_id,
+        ) over ({{ whole_call }}) as is_last_leg_resolved,
+        {{ first_non_null('agent_id') }} over ({{ whole_call }}) as first_agent_id,
         -- the last wrap-up code is the most informed one (after any transfer)
-        {{ last_non_null('contact_reason') }} over (
-            partition by call_id
-            order by leg_seq, arrived_at
-            rows between unbounded preceding and unbounded following
-        ) as call_reason,
-        {{ first_non_null('queue') }} over (
-            partition by call_id
-            order by leg_seq, arrived_at
-            rows between unbounded preceding and unbounded following
-        ) as entry_queue,
+        {{ last_non_null('contact_reason') }} over ({{ whole_call }}) as call_reason,
+        {{ first_non_null('queue') }} over ({{ whole_call }}) as entry_queue,
         -- the agent (and queue) of the last answered leg owned the call's end: attribution
-        {{ last_non_null('case when is_answered then agent_id end') }} over (
-            partition by call_id
-            order by leg_seq, arrived_at
-            rows between unbounded preceding and unbounded following
-        ) as last_agent_id,
-        {{ last_non_null('case when is_answered then queue end') }} over (
-            partition by call_id
-            order by leg_seq, arrived_at
-            rows between unbounded preceding and unbounded following
-        ) as last_answered_queue
+        {{ last_non_null('case when is_answered then agent_id end') }} over ({{ whole_call }}) as last_agent_id,
+        {{ last_non_null('case when is_answered then queue end') }} over ({{ whole_call }}) as last_answered_queue
 
     from legs
 
@@ -179,7 +158,8 @@ contacts as (
     union all
 
     -- stored contacts outside this build's calls and tickets whose phone number or email a
-    -- changed customer holds or held: the same contact, resolved again
+    -- changed customer holds or held: the same contact, resolved again. The union's columns,
+    -- in its order (not the lineage or resolution columns: this model writes its own)
     select
         contact_id,
         contact_type,
