@@ -6,7 +6,8 @@
    simulator's shape (:mod:`benchmarks.transform` describes it; the Python simulator makes
    ~5,000 contacts/s, too slow for 10 M), written as the landing files a centre would
    deliver: one file per feed and day (CRM: its history before the first day in one file),
-   in ``--format`` (parquet, jsonl or csv). Not part of the pipeline's time.
+   in ``--format`` (parquet, jsonl or csv), in a process of its own. Not part of the
+   pipeline's time.
 2. **ingest + quality gates**: ``ingest_landing`` with the default configuration (gates on)
    into a new warehouse: every file staged, contract-checked, gated (GX suites), merged,
    committed. Its bare equivalent: DuckDB reading the same files into tables of a new
@@ -40,7 +41,9 @@ import re
 import shutil
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +152,22 @@ def write_landing(
     return rows
 
 
+def simulate_landing(
+    folder: Path, contacts: int, days: int, fmt: str, next_day: Path
+) -> dict[str, int]:
+    """Simulate the centre into ``folder/landing`` (days before ``days``) and ``next_day``
+    (day ``days``); returns the history's rows per feed. The scratch database is deleted."""
+    scratch = folder / "scratch.duckdb"
+    con = simulate(scratch, contacts, days)
+    try:
+        history = write_landing(con, folder / "landing", fmt, 0, days - 1)
+        write_landing(con, next_day, fmt, days, days)
+    finally:
+        con.close()
+        scratch.unlink()
+    return history
+
+
 # --- 2. ingest and its bare equivalent -------------------------------------------------------
 
 
@@ -206,9 +225,6 @@ def build(config) -> Any:
 def analyst(warehouse: Path) -> tuple[dict[str, float], float]:
     """The pandas yardstick in a process of its own (its memory is not the pipeline's, and
     pandas does not give it back): the three numbers and the process's peak GiB."""
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-
     from benchmarks.analyst import headline_metrics_and_peak
 
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
@@ -287,17 +303,14 @@ def run(contacts: int, days: int, fmt: str, folder: Path) -> Result:
     warehouse.parent.mkdir()
     config = BeaconConfig.load(warehouse_path=warehouse, landing_dir=landing)
 
-    # the centre is simulated and written out first, and its scratch database closed, so
-    # that no stage's peak memory includes it; the next day waits in a folder of its own
+    # the centre is simulated and written out first, in a process of its own: generating
+    # 10 M contacts in this one left it slower for the stages after (full build 223-228 s
+    # in three runs, 210.5 s with the simulation apart; docs/benchmarks.md); the next day
+    # waits in a folder of its own
     t = time.perf_counter()
     next_day = folder / "next-day"
-    con = simulate(folder / "scratch.duckdb", contacts, days)
-    try:
-        history = write_landing(con, landing, fmt, 0, days - 1)
-        write_landing(con, next_day, fmt, days, days)
-    finally:
-        con.close()
-        (folder / "scratch.duckdb").unlink()
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        history = pool.submit(simulate_landing, folder, contacts, days, fmt, next_day).result()
     raw_rows = sum(history.values())
     print(f"simulated {raw_rows:,} events {history} in {time.perf_counter() - t:.1f} s")
 

@@ -28,20 +28,6 @@ ticket_events as (
 
 ),
 
-ticket_attributes as (
-
-    select
-        ticket_id,
-        max(case when event_type = 'created' then channel end) as channel,
-        -- the requester can be filled in later; the most recent value is the best knowledge
-        max(customer_id) as customer_id,
-        max(requester_email) as requester_email
-
-    from ticket_events
-    group by ticket_id
-
-),
-
 events_sequenced as (
 
     select
@@ -105,7 +91,20 @@ events_sequenced as (
         ) as ticket_reason,
         {{ first_non_null('group_name') }} over (
             {{ ticket_order }} rows between unbounded preceding and unbounded following
-        ) as ticket_first_group
+        ) as ticket_first_group,
+        -- the ticket's channel (its creation's) and requester, which can be filled in after
+        -- the creation: any event's value counts (the greatest, should two differ).
+        -- Performance: taken in this pass, not by grouping the events and joining the groups
+        -- back, so the events are read once (10 M contacts: 25.8-29.4 -> 21.7-21.8 s)
+        max(case when event_type = 'created' then channel end) over (
+            {{ ticket_order }} rows between unbounded preceding and unbounded following
+        ) as ticket_channel,
+        max(customer_id) over (
+            {{ ticket_order }} rows between unbounded preceding and unbounded following
+        ) as ticket_customer_id,
+        max(requester_email) over (
+            {{ ticket_order }} rows between unbounded preceding and unbounded following
+        ) as ticket_requester_email
 
     from ticket_events
 
@@ -167,7 +166,10 @@ events_summarised as (
         case when is_episode_end then owner_agent_id end as owner_agent_id_at_end,
         case when is_episode_end then owner_group end as owner_group_at_end,
         case when is_episode_end then ticket_reason end as ticket_reason,
-        case when is_episode_end then ticket_first_group end as ticket_first_group
+        case when is_episode_end then ticket_first_group end as ticket_first_group,
+        case when is_episode_end then ticket_channel end as ticket_channel,
+        case when is_episode_end then ticket_customer_id end as ticket_customer_id,
+        case when is_episode_end then ticket_requester_email end as ticket_requester_email
 
     from episode_bounds_flagged
 
@@ -206,7 +208,10 @@ episodes as (
             when max(statuses_at_end) > max(statuses_before_start) then max(status_at_end)
         end as final_status,
         max(ticket_reason) as contact_reason,
-        max(ticket_first_group) as first_group
+        max(ticket_first_group) as first_group,
+        max(ticket_channel) as channel,
+        max(ticket_customer_id) as customer_id,
+        max(ticket_requester_email) as requester_email
 
     from events_numbered
     where episode_seq > 0
@@ -219,15 +224,15 @@ final as (
     select
         -- a ticket whose creation never arrived (quarantined) still has its reopens
         case
-            when episodes.is_created then 'ticket:' || episodes.ticket_id
-            else 'reopen:' || episodes.start_event_id
+            when is_created then 'ticket:' || ticket_id
+            else 'reopen:' || start_event_id
         end as contact_id,
-        case when episodes.is_created then 'ticket' else 'reopen' end as contact_type,
-        episodes.ticket_id,
+        case when is_created then 'ticket' else 'reopen' end as contact_type,
+        ticket_id,
         episode_seq,
-        coalesce(ticket_attributes.channel, 'other') as channel,
-        ticket_attributes.customer_id,
-        ticket_attributes.requester_email,
+        coalesce(channel, 'other') as channel,
+        customer_id,
+        requester_email,
         contact_reason,
         first_group,
         started_at,
@@ -254,8 +259,6 @@ final as (
         {{ built_run() }} as _built_run
 
     from episodes
-    inner join ticket_attributes
-        on episodes.ticket_id = ticket_attributes.ticket_id
 
 )
 
