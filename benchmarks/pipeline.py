@@ -304,8 +304,8 @@ def run(contacts: int, days: int, fmt: str, folder: Path) -> Result:
     config = BeaconConfig.load(warehouse_path=warehouse, landing_dir=landing)
 
     # the centre is simulated and written out first, in a process of its own: generating
-    # 10 M contacts in this one left it slower for the stages after (full build 223-228 s
-    # in three runs, 210.5 s with the simulation apart; docs/benchmarks.md); the next day
+    # 10 M contacts in this one left it slower for the stages after (full build 223.1 and
+    # 227.6 s, then 210.5 s with the simulation apart; docs/benchmarks.md); the next day
     # waits in a folder of its own
     t = time.perf_counter()
     next_day = folder / "next-day"
