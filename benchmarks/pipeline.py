@@ -106,6 +106,13 @@ def measure(name: str, func, *args, rows: int = 0, **kwargs) -> tuple[Stage, Any
     return stage, result
 
 
+def in_own_process(func, *args) -> Any:
+    """``func(*args)`` in a fresh (spawned) process: what it allocates, its DuckDB instances
+    and threads are gone when it returns, and its memory is not this process's."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(func, *args).result()
+
+
 # --- 1. the simulated centre, as landing files ---------------------------------------------
 
 
@@ -227,8 +234,7 @@ def analyst(warehouse: Path) -> tuple[dict[str, float], float]:
     pandas does not give it back): the three numbers and the process's peak GiB."""
     from benchmarks.analyst import headline_metrics_and_peak
 
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-        return pool.submit(headline_metrics_and_peak, str(warehouse)).result()
+    return in_own_process(headline_metrics_and_peak, str(warehouse))
 
 
 def bare_transform(warehouse: Path, config) -> int:
@@ -309,8 +315,7 @@ def run(contacts: int, days: int, fmt: str, folder: Path) -> Result:
     # waits in a folder of its own
     t = time.perf_counter()
     next_day = folder / "next-day"
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-        history = pool.submit(simulate_landing, folder, contacts, days, fmt, next_day).result()
+    history = in_own_process(simulate_landing, folder, contacts, days, fmt, next_day)
     raw_rows = sum(history.values())
     print(f"simulated {raw_rows:,} events {history} in {time.perf_counter() - t:.1f} s")
 

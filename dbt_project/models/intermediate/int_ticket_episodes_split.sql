@@ -16,6 +16,8 @@
     engine sorts the events twice in all (once for what each event knows of its neighbours,
     once to number the episodes); everything per episode is then a plain aggregate. -#}
 {% set ticket_order %}partition by ticket_id order by occurred_at, event_id{% endset %}
+{#- a window that sees the whole ticket, in that order -#}
+{% set whole_ticket %}{{ ticket_order }} rows between unbounded preceding and unbounded following{% endset %}
 
 with
 
@@ -86,25 +88,15 @@ events_sequenced as (
         ) as owner_group,
         -- the ticket's latest reason given (agents re-categorise tickets once they understand
         -- them) and its first group
-        {{ last_non_null('contact_reason') }} over (
-            {{ ticket_order }} rows between unbounded preceding and unbounded following
-        ) as ticket_reason,
-        {{ first_non_null('group_name') }} over (
-            {{ ticket_order }} rows between unbounded preceding and unbounded following
-        ) as ticket_first_group,
+        {{ last_non_null('contact_reason') }} over ({{ whole_ticket }}) as ticket_reason,
+        {{ first_non_null('group_name') }} over ({{ whole_ticket }}) as ticket_first_group,
         -- the ticket's channel (its creation's) and requester, which can be filled in after
         -- the creation: any event's value counts (the greatest, should two differ).
         -- Performance: taken in this pass, not by grouping the events and joining the groups
         -- back, so the events are read once (10 M contacts: 25.8-29.4 -> 21.7-21.8 s)
-        max(case when event_type = 'created' then channel end) over (
-            {{ ticket_order }} rows between unbounded preceding and unbounded following
-        ) as ticket_channel,
-        max(customer_id) over (
-            {{ ticket_order }} rows between unbounded preceding and unbounded following
-        ) as ticket_customer_id,
-        max(requester_email) over (
-            {{ ticket_order }} rows between unbounded preceding and unbounded following
-        ) as ticket_requester_email
+        max(case when event_type = 'created' then channel end) over ({{ whole_ticket }}) as ticket_channel,
+        max(customer_id) over ({{ whole_ticket }}) as ticket_customer_id,
+        max(requester_email) over ({{ whole_ticket }}) as ticket_requester_email
 
     from ticket_events
 
