@@ -76,7 +76,6 @@ INCREMENTAL_TABLES = (
     "intermediate.int_customer_versions_built",
     "intermediate.int_contacts_resolved_to_customers",
     "intermediate.int_contacts_stitched_into_issues",
-    "intermediate.int_contacts_attributed",
     "intermediate.int_issues_assessed",
     "marts.fct_call_legs",
     "marts.fct_contacts",

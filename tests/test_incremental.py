@@ -337,6 +337,32 @@ def test_a_build_with_nothing_new_rewrites_nothing(history):
     assert {table: rows for table, (rows, _) in result.rows_written.items() if rows} == {}
 
 
+def test_a_build_drops_the_tables_of_models_beacon_no_longer_has(history):
+    # a warehouse built by an earlier version holds the tables of models since merged into
+    # others (macros/retired_models.sql); a build drops them, and only them
+    from beacon.transform import run_dbt
+
+    retired = ("int_contacts_unioned", "int_contacts_attributed")
+    with duckdb.connect(str(history.config.warehouse_path)) as con:
+        for table in retired:
+            con.execute(f"create table intermediate.{table} as select 1 as contact_id")
+        before = _tables(con)
+
+    run_dbt(history.config, "run")
+    with duckdb.connect(str(history.config.warehouse_path)) as con:
+        assert before - _tables(con) == {f"intermediate.{table}" for table in retired}
+        assert _tables(con) - before == set()
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {
+        f"{schema}.{name}"
+        for schema, name in con.execute(
+            "select table_schema, table_name from information_schema.tables"
+        ).fetchall()
+    }
+
+
 def test_an_incremental_build_tests_the_rows_written_since_the_last_tested_build(history, tmp_path):
     # macros/scoped_tests.sql: unique and not_null check the rows written since the last
     # build whose tests all passed, against the whole table

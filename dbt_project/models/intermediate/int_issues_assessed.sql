@@ -58,15 +58,6 @@ issue_contacts as (
 
 ),
 
-contact_attribution as (
-
-    select * from {{ ref('int_contacts_attributed') }}
-    {% if is_incremental() %}
-    where contact_id in (select contact_id from issue_contacts)
-    {% endif %}
-
-),
-
 customer_versions as (
 
     select * from {{ ref('int_customer_versions_built') }}
@@ -87,11 +78,10 @@ crm_events as (
 
 issue_totals as (
 
-    -- one pass over the issue's contacts: its first contact's attributes, its totals, and
-    -- the outcome of its last contact (the issue's). Performance: the first contact's
-    -- attribution is joined to the issues afterwards (an issue's id is its first contact's),
-    -- not to every contact before grouping, and the last contact's outcome is taken in this
-    -- pass, not by joining the last contacts back (10 M contacts: 22 -> 13 s)
+    -- one pass over the issue's contacts: its first contact's attributes (and attribution),
+    -- its totals, and the outcome of its last contact (the issue's). Performance: the last
+    -- contact's outcome is taken in this pass, not by joining the last contacts back
+    -- (10 M contacts: 22 -> 13 s)
     select
         issue_id,
         max(case when contact_seq = 1 then customer_id end) as customer_id,
@@ -99,6 +89,8 @@ issue_totals as (
         max(case when contact_seq = 1 then queue end) as first_queue,
         max(case when contact_seq = 1 then first_agent_id end) as first_agent_id,
         max(case when contact_seq = 1 then handled_by_agent_id end) as credited_agent_id,
+        max(case when contact_seq = 1 then coalesce(handled_in_queue, queue) end) as credited_queue,
+        max(case when contact_seq = 1 then handled_by_team end) as credited_team,
         max(case when contact_seq = 1 then started_at end) as first_contact_at,
         -- the issue's reason, its first contact's with one: a contact with a reason of its
         -- own is stitched by it (stitch_key), so all of an issue's reasons are the same
@@ -129,8 +121,8 @@ issues as (
         issue_totals.first_queue,
         issue_totals.first_agent_id,
         issue_totals.credited_agent_id,
-        coalesce(first_attribution.handled_in_queue, issue_totals.first_queue) as credited_queue,
-        first_attribution.handled_by_team as credited_team,
+        issue_totals.credited_queue,
+        issue_totals.credited_team,
         issue_totals.first_contact_at,
         issue_totals.ended_at,
         issue_totals.contacts,
@@ -149,8 +141,6 @@ issues as (
         {{ built_run() }} as _built_run
 
     from issue_totals
-    left join contact_attribution as first_attribution
-        on issue_totals.issue_id = first_attribution.contact_id
     cross join horizon
 
 ),

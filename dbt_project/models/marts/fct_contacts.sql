@@ -16,6 +16,18 @@
 -- depends_on: {{ ref('int_rebuild_scope') }}
 -- depends_on: {{ ref('int_rebuild_customers') }}
 
+{% set contact_columns = [
+    'contact_id', 'contact_type', 'channel', 'call_id', 'ticket_id', 'identified_by', 'contact_reason',
+    'queue', 'started_at', 'ended_at', 'legs', 'handoffs', 'chasers', 'handle_seconds', 'is_handled',
+    'is_resolved', 'resolved_at', 'first_agent_id', 'handled_by_agent_id', 'handled_in_queue',
+] %}
+{% set issue_columns = [
+    'issue_id', 'contact_seq', 'issue_reason', 'is_reason_inferred', 'is_repeat', 'is_followed_by_repeat',
+    'is_same_reason_repeat_24h', 'is_any_reason_repeat_24h', 'is_same_reason_repeat_7d',
+    'is_any_reason_repeat_7d', 'is_same_reason_repeat_30d', 'is_any_reason_repeat_30d',
+    'previous_contact_id', 'charged_agent_id', 'charged_queue', 'charged_team',
+] %}
+
 with
 
 contacts as (
@@ -40,15 +52,6 @@ issue_contacts as (
 
 ),
 
-contact_attribution as (
-
-    select * from {{ ref('int_contacts_attributed') }}
-    {% if is_incremental() %}
-    where contact_id in (select contact_id from contacts)
-    {% endif %}
-
-),
-
 agents as (
 
     select * from {{ ref('int_agents_assigned_to_teams') }}
@@ -57,31 +60,29 @@ agents as (
 
 contacts_joined_to_issues as (
 
+    -- an identified contact is in int_contacts_stitched_into_issues with every column of its
+    -- resolution; an unidentified one has no issue. Performance: the two are put one after
+    -- the other, not joined (10 M contacts: docs/benchmarks.md, ninth session).
     select
-        contacts.*,
-        issue_contacts.issue_id,
-        issue_contacts.contact_seq,
-        issue_contacts.issue_reason,
-        issue_contacts.is_reason_inferred,
-        contact_attribution.is_repeat,
-        contact_attribution.is_followed_by_repeat,
-        {% for window in ['24h', '7d', '30d'] %}
-        contact_attribution.is_same_reason_repeat_{{ window }},
-        contact_attribution.is_any_reason_repeat_{{ window }},
-        {% endfor %}
-        contact_attribution.previous_contact_id,
-        contact_attribution.charged_agent_id,
-        contact_attribution.charged_queue,
-        contact_attribution.charged_team,
-        agents.team as handled_by_team
+        {{ contact_columns | join(', ') }},
+        customer_id as resolved_customer_id,
+        handled_by_team,
+        {{ issue_columns | join(', ') }}
+
+    from issue_contacts
+
+    union all
+
+    select
+        {% for column in contact_columns %}contacts.{{ column }}, {% endfor %}
+        contacts.resolved_customer_id,
+        agents.team as handled_by_team,
+        {% for column in issue_columns %}null as {{ column }}{{ ', ' if not loop.last }}{% endfor %}
 
     from contacts
-    left join issue_contacts
-        on contacts.contact_id = issue_contacts.contact_id
-    left join contact_attribution
-        on contacts.contact_id = contact_attribution.contact_id
     left join agents
         on contacts.handled_by_agent_id = agents.agent_id
+    where contacts.resolved_customer_id is null
 
 ),
 
