@@ -75,7 +75,6 @@ INCREMENTAL_TABLES = (
     "intermediate.int_ticket_episodes_split",
     "intermediate.int_customer_versions_built",
     "intermediate.int_contacts_resolved_to_customers",
-    "intermediate.int_contacts_stitched_into_issues",
     "intermediate.int_issues_assessed",
     "marts.fct_call_legs",
     "marts.fct_contacts",

@@ -342,7 +342,11 @@ def test_a_build_drops_the_tables_of_models_beacon_no_longer_has(history):
     # others (macros/retired_models.sql); a build drops them, and only them
     from beacon.transform import run_dbt
 
-    retired = ("int_contacts_unioned", "int_contacts_attributed")
+    retired = (
+        "int_contacts_unioned",
+        "int_contacts_attributed",
+        "int_contacts_stitched_into_issues",
+    )
     with duckdb.connect(str(history.config.warehouse_path)) as con:
         for table in retired:
             con.execute(f"create table intermediate.{table} as select 1 as contact_id")

@@ -134,9 +134,9 @@ def _prepare(con: duckdb.DuckDBPyConnection, truth_dir: Path, clean_landing: Pat
             or customer_id in (select customer_id from lost_customers)
         ),
         pipeline_side as (
-            select contact_id from intermediate.int_contacts_stitched_into_issues
+            select contact_id from marts.fct_contacts
             where issue_id in (
-                select issue_id from intermediate.int_contacts_stitched_into_issues
+                select issue_id from marts.fct_contacts
                 where contact_id in (select contact_id from damaged)
             )
         ),
@@ -354,7 +354,7 @@ def test_stitching_reproduces_true_issues(truth_centre, truth_warehouse):
             """
             with pipeline as (
                 select issue_id, list(contact_id order by contact_id) as members
-                from intermediate.int_contacts_stitched_into_issues group by issue_id
+                from marts.fct_contacts where issue_id is not null group by issue_id
             ),
             truth as (
                 select issue_id, list(contact_id order by contact_id) as members
@@ -394,10 +394,10 @@ def test_every_identified_contact_is_in_exactly_one_issue(truth_warehouse):
             select
                 (select count(*) from intermediate.int_contacts_resolved_to_customers
                  where resolved_customer_id is not null),
-                (select count(*) from intermediate.int_contacts_stitched_into_issues),
-                (select count(distinct contact_id)
-                 from intermediate.int_contacts_stitched_into_issues),
-                (select count(*) from marts.fct_contacts where issue_id is not null)
+                (select count(*) from marts.fct_contacts where issue_id is not null),
+                (select count(distinct contact_id) from marts.fct_contacts
+                 where issue_id is not null),
+                (select count(*) from marts.fct_contacts where is_identified)
             """
         ).fetchall()[0]
     assert identified == stitched == distinct == in_facts > 0

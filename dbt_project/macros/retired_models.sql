@@ -6,6 +6,7 @@
     {%- set retired = [
         ('intermediate', 'int_contacts_unioned'),
         ('intermediate', 'int_contacts_attributed'),
+        ('intermediate', 'int_contacts_stitched_into_issues'),
     ] -%}
     {%- if execute -%}
         {%- for schema, identifier in retired -%}

@@ -50,10 +50,13 @@ issues_crossing_as_of_lines as (
 
 issue_contacts as (
 
-    select * from {{ ref('int_contacts_stitched_into_issues') }}
+    select * from {{ ref('fct_contacts') }}
+    where issue_id is not null
     {% if is_incremental() %}
-    where {{ in_rebuilt_customers('customer_id') }}
-        or issue_id in (select issue_id from issues_crossing_as_of_lines)
+        and (
+            {{ in_rebuilt_customers('customer_id') }}
+            or issue_id in (select issue_id from issues_crossing_as_of_lines)
+        )
     {% endif %}
 
 ),
@@ -89,7 +92,7 @@ issue_totals as (
         max(case when contact_seq = 1 then queue end) as first_queue,
         max(case when contact_seq = 1 then first_agent_id end) as first_agent_id,
         max(case when contact_seq = 1 then handled_by_agent_id end) as credited_agent_id,
-        max(case when contact_seq = 1 then coalesce(handled_in_queue, queue) end) as credited_queue,
+        max(case when contact_seq = 1 then handled_in_queue end) as credited_queue,
         max(case when contact_seq = 1 then handled_by_team end) as credited_team,
         max(case when contact_seq = 1 then started_at end) as first_contact_at,
         -- the issue's reason, its first contact's with one: a contact with a reason of its

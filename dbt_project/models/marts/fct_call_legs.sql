@@ -13,6 +13,7 @@
 
 -- depends_on: {{ ref('int_rebuild_scope') }}
 -- depends_on: {{ ref('int_rebuild_customers') }}
+-- depends_on: {{ ref('int_contacts_resolved_to_customers') }}
 
 with
 
@@ -36,17 +37,10 @@ legs as (
 
 contacts as (
 
-    select * from {{ ref('int_contacts_resolved_to_customers') }}
-    where contact_type = 'call'
-    {% if is_incremental() %}
-        and call_id in (select call_id from legs)
-    {% endif %}
-
-),
-
-issue_contacts as (
-
-    select * from {{ ref('int_contacts_stitched_into_issues') }}
+    -- each call's contact with its issue, as fct_contacts (built before in the same build)
+    -- has them. Performance: one join, not one to the resolved contacts and another to the
+    -- issues' members (10 M contacts: docs/benchmarks.md, ninth session)
+    select * from {{ ref('fct_contacts') }}
     where contact_type = 'call'
     {% if is_incremental() %}
         and call_id in (select call_id from legs)
@@ -69,15 +63,13 @@ legs_joined_to_contacts as (
         -- (contacts.resolved_customer_id, which the contract's description names) was shadowed
         -- on DuckDB and ambiguous on Spark
         contacts.contact_reason as call_reason,
-        issue_contacts.issue_id,
+        contacts.issue_id,
         agents.team
 
     from legs
     left join contacts
         on legs.is_customer_initiated
         and legs.call_id = contacts.call_id
-    left join issue_contacts
-        on contacts.contact_id = issue_contacts.contact_id
     left join agents
         on legs.agent_id = agents.agent_id
 

@@ -1,8 +1,27 @@
 -- One row per customer contact (a call with all its legs, a new ticket, a reopen), identified
 -- or not: the customer it resolved to, the issue it belongs to, whether it was a repeat (and
--- within which look-back window), and whom it is attributed and charged to. Incremental: a
--- build rewrites the contacts it resolved again, those of the customers it re-stitched, and
--- those handled by an agent whose team changed.
+-- within which look-back window), and whom it is attributed and charged to.
+--
+-- Issue stitching (metrics.md): the contacts of one identified customer about the same
+-- contact reason, each within repeat_window of the previous one, plus every contact linked
+-- to the same ticket. See DECISIONLOG.md for the rules on contacts without a reason. An
+-- unidentified contact is in no issue (counted in outputs, left out of outcomes).
+-- Repeats and attribution (metrics.md, "repeat contact rate" and "attribution"):
+-- * a repeat is a contact that is not the first of its issue; the windowed variants look back
+--   24 h / 7 d / 30 d from the contact's start to the end of the customer's previous contact
+--   about the same problem (same stitch key), or about anything (any reason);
+-- * a repeat is charged to whoever handled the contact before it in the issue (its agent,
+--   the queue it was handled in, the agent's team), and that earlier contact is marked as
+--   followed by a repeat: the agent's repeat rate of the AHT trap.
+-- Performance: stitching, repeats and attribution share the window passes (one sort per
+-- customer, two per customer and stitch key), and they are computed here, in the fact
+-- itself: each 10 M-row table of contacts written costs ≈ 15 s (stitching and attribution
+-- were an intermediate table each; docs/benchmarks.md, ninth session).
+--
+-- Incremental: a build stitches and attributes again every contact of the customers in
+-- int_rebuild_customers (the customer is the unit of rebuild; it includes the customers of
+-- contacts resolved again or away, of changed tickets, and of agents whose team changed),
+-- and rewrites the unidentified contacts it resolved again or whose handler's team changed.
 
 {{ config(
     materialized='incremental',
@@ -16,10 +35,13 @@
 -- depends_on: {{ ref('int_rebuild_scope') }}
 -- depends_on: {{ ref('int_rebuild_customers') }}
 
+{% set window_seconds = var('repeat_window_days') * 86400 %}
+{% set retry_seconds = var('retry_window_hours') * 3600 %}
+{% set same_key %}(partition by resolved_customer_id, stitch_key order by started_at, contact_id){% endset %}
 {% set contact_columns = [
-    'contact_id', 'contact_type', 'channel', 'call_id', 'ticket_id', 'identified_by', 'contact_reason',
-    'queue', 'started_at', 'ended_at', 'legs', 'handoffs', 'chasers', 'handle_seconds', 'is_handled',
-    'is_resolved', 'resolved_at', 'first_agent_id', 'handled_by_agent_id', 'handled_in_queue',
+    'contact_id', 'contact_type', 'channel', 'call_id', 'ticket_id', 'resolved_customer_id', 'identified_by',
+    'contact_reason', 'queue', 'started_at', 'ended_at', 'legs', 'handoffs', 'chasers', 'handle_seconds',
+    'is_handled', 'is_resolved', 'resolved_at', 'first_agent_id', 'handled_by_agent_id', 'handled_in_queue',
 ] %}
 {% set issue_columns = [
     'issue_id', 'contact_seq', 'issue_reason', 'is_reason_inferred', 'is_repeat', 'is_followed_by_repeat',
@@ -32,22 +54,26 @@ with
 
 contacts as (
 
+    -- an identified contact is stitched with all of its customer's contacts
     select * from {{ ref('int_contacts_resolved_to_customers') }}
+    where resolved_customer_id is not null
     {% if is_incremental() %}
-    where {{ is_built_now() }}
-        or {{ in_rebuilt_customers('resolved_customer_id') }}
-        or {{ in_changed_agents('handled_by_agent_id') }}
-        or (contact_type = 'call' and {{ in_rebuild_scope('call', 'call_id') }})
-        or (contact_type <> 'call' and {{ in_rebuild_scope('ticket', 'ticket_id') }})
+        and {{ in_rebuilt_customers('resolved_customer_id') }}
     {% endif %}
 
 ),
 
-issue_contacts as (
+unidentified_contacts as (
 
-    select * from {{ ref('int_contacts_stitched_into_issues') }}
+    select * from {{ ref('int_contacts_resolved_to_customers') }}
+    where resolved_customer_id is null
     {% if is_incremental() %}
-    where contact_id in (select contact_id from contacts)
+        and (
+            {{ is_built_now() }}
+            or {{ in_changed_agents('handled_by_agent_id') }}
+            or (contact_type = 'call' and {{ in_rebuild_scope('call', 'call_id') }})
+            or (contact_type <> 'call' and {{ in_rebuild_scope('ticket', 'ticket_id') }})
+        )
     {% endif %}
 
 ),
@@ -58,31 +84,224 @@ agents as (
 
 ),
 
-contacts_joined_to_issues as (
+ticket_reasons as (
 
-    -- an identified contact is in int_contacts_stitched_into_issues with every column of its
-    -- resolution; an unidentified one has no issue. Performance: the two are put one after
-    -- the other, not joined (10 M contacts: docs/benchmarks.md, ninth session).
+    select distinct ticket_id, contact_reason as ticket_reason
+    from {{ ref('int_ticket_episodes_split') }}
+    {% if is_incremental() %}
+    where ticket_id in (select ticket_id from contacts)
+    {% endif %}
+
+),
+
+reasons_from_tickets as (
+
+    -- a contact about a ticket is about the ticket's reason, whatever its own wrap-up says.
+    -- Performance: the window passes below carry only what they need (each sorts every
+    -- contact); the contacts' other columns are joined back at the end.
     select
-        {{ contact_columns | join(', ') }},
-        customer_id as resolved_customer_id,
-        handled_by_team,
-        {{ issue_columns | join(', ') }}
+        contacts.contact_id,
+        contacts.resolved_customer_id,
+        contacts.ticket_id,
+        contacts.started_at,
+        contacts.ended_at,
+        contacts.handled_by_agent_id,
+        coalesce(contacts.handled_in_queue, contacts.queue) as handled_in_queue,
+        coalesce(ticket_reasons.ticket_reason, contacts.contact_reason) as own_reason
 
-    from issue_contacts
+    from contacts
+    left join ticket_reasons
+        on contacts.ticket_id = ticket_reasons.ticket_id
+
+),
+
+neighbours_found as (
+
+    select
+        *,
+        {{ first_non_null('own_reason') }} over (
+            partition by resolved_customer_id
+            order by started_at, contact_id
+            rows between 1 following and unbounded following
+        ) as next_reason,
+        {{ first_non_null('case when own_reason is not null then started_at end') }} over (
+            partition by resolved_customer_id
+            order by started_at, contact_id
+            rows between 1 following and unbounded following
+        ) as next_reason_started_at,
+        {{ last_non_null('own_reason') }} over (
+            partition by resolved_customer_id
+            order by started_at, contact_id
+            rows between unbounded preceding and 1 preceding
+        ) as previous_reason,
+        {{ last_non_null('case when own_reason is not null then ended_at end') }} over (
+            partition by resolved_customer_id
+            order by started_at, contact_id
+            rows between unbounded preceding and 1 preceding
+        ) as previous_reason_ended_at,
+        max(ended_at) over (
+            partition by resolved_customer_id
+            order by started_at, contact_id
+            rows between unbounded preceding and 1 preceding
+        ) as previous_any_reason_ended_at
+
+    from reasons_from_tickets
+
+),
+
+stitch_keys_chosen as (
+
+    select
+        contact_id,
+        resolved_customer_id,
+        ticket_id,
+        started_at,
+        ended_at,
+        handled_by_agent_id,
+        handled_in_queue,
+        previous_any_reason_ended_at,
+        own_reason,
+        case
+            when own_reason is not null then own_reason
+            when ticket_id is not null then 'ticket:' || ticket_id
+            -- a reason-less attempt (abandoned call, IVR hang-up) belongs to the problem the
+            -- customer then gets through about, else to the one they just had
+            -- within retry_window_hours: further apart, it is as likely a new problem
+            when next_reason is not null
+                and {{ seconds_between('ended_at', 'next_reason_started_at') }} <= {{ retry_seconds }}
+                then next_reason
+            when previous_reason is not null
+                and {{ seconds_between('previous_reason_ended_at', 'started_at') }} <= {{ retry_seconds }}
+                then previous_reason
+            else 'contact:' || contact_id
+        end as stitch_key,
+        own_reason is null and ticket_id is null as is_reason_inferred
+
+    from neighbours_found
+
+),
+
+gaps_measured as (
+
+    select
+        *,
+        max(ended_at) over (
+            partition by resolved_customer_id, stitch_key
+            order by started_at, contact_id
+            rows between unbounded preceding and 1 preceding
+        ) as previous_activity_at,
+        row_number() over (
+            partition by resolved_customer_id, stitch_key
+            order by started_at, contact_id
+        ) as stitch_seq,
+        ticket_id is not null and count(*) over (
+            partition by resolved_customer_id, stitch_key, ticket_id
+            order by started_at, contact_id
+            rows between unbounded preceding and 1 preceding
+        ) > 0 as continues_ticket
+
+    from stitch_keys_chosen
+
+),
+
+issue_starts_flagged as (
+
+    select
+        contact_id,
+        resolved_customer_id,
+        stitch_key,
+        started_at,
+        handled_by_agent_id,
+        handled_in_queue,
+        own_reason,
+        is_reason_inferred,
+        stitch_seq,
+        case
+            when previous_activity_at is null then 1
+            when continues_ticket then 0
+            when {{ seconds_between('previous_activity_at', 'started_at') }} > {{ window_seconds }} then 1
+            else 0
+        end as starts_issue,
+        {{ seconds_between('previous_activity_at', 'started_at') }} as same_reason_gap_seconds,
+        {{ seconds_between('previous_any_reason_ended_at', 'started_at') }} as any_reason_gap_seconds
+
+    from gaps_measured
+
+),
+
+issues_numbered as (
+
+    -- an issue is the run of contacts from one that starts an issue to the next: its id is
+    -- the starting contact's, and each contact's place in it counts from there. So the
+    -- contact before one that does not start an issue is the previous contact of its issue
+    -- (whose handler the repeat is charged to), and the contact after one is a repeat in the
+    -- same issue unless it starts an issue of its own.
+    select
+        contact_id,
+        own_reason,
+        is_reason_inferred,
+        same_reason_gap_seconds,
+        any_reason_gap_seconds,
+        {{ last_non_null('case when starts_issue = 1 then contact_id end') }} over (
+            partition by resolved_customer_id, stitch_key
+            order by started_at, contact_id
+            rows between unbounded preceding and current row
+        ) as issue_id,
+        stitch_seq + 1 - max(case when starts_issue = 1 then stitch_seq end) over (
+            partition by resolved_customer_id, stitch_key
+            order by started_at, contact_id
+            rows between unbounded preceding and current row
+        ) as contact_seq,
+        case when starts_issue = 0 then lag(contact_id) over {{ same_key }} end as previous_contact_id,
+        case when starts_issue = 0 then lag(handled_by_agent_id) over {{ same_key }} end as charged_agent_id,
+        case when starts_issue = 0 then lag(handled_in_queue) over {{ same_key }} end as charged_queue,
+        coalesce(lead(starts_issue) over {{ same_key }} = 0, false) as is_followed_by_repeat
+
+    from issue_starts_flagged
+
+),
+
+contacts_with_issues as (
+
+    select
+        {% for column in contact_columns %}contacts.{{ column }},
+        {% endfor %}
+        handler_agents.team as handled_by_team,
+        issues_numbered.issue_id,
+        issues_numbered.contact_seq,
+        issues_numbered.own_reason as issue_reason,
+        issues_numbered.is_reason_inferred,
+        issues_numbered.contact_seq > 1 as is_repeat,
+        issues_numbered.is_followed_by_repeat,
+        {% for label, seconds in [('24h', 86400), ('7d', 7 * 86400), ('30d', 30 * 86400)] %}
+        coalesce(issues_numbered.same_reason_gap_seconds <= {{ seconds }}, false) as is_same_reason_repeat_{{ label }},
+        coalesce(issues_numbered.any_reason_gap_seconds <= {{ seconds }}, false) as is_any_reason_repeat_{{ label }},
+        {% endfor %}
+        issues_numbered.previous_contact_id,
+        issues_numbered.charged_agent_id,
+        issues_numbered.charged_queue,
+        charged_agents.team as charged_team
+
+    from issues_numbered
+    inner join contacts
+        on issues_numbered.contact_id = contacts.contact_id
+    left join agents as handler_agents
+        on contacts.handled_by_agent_id = handler_agents.agent_id
+    left join agents as charged_agents
+        on issues_numbered.charged_agent_id = charged_agents.agent_id
 
     union all
 
     select
-        {% for column in contact_columns %}contacts.{{ column }}, {% endfor %}
-        contacts.resolved_customer_id,
+        {% for column in contact_columns %}unidentified_contacts.{{ column }},
+        {% endfor %}
         agents.team as handled_by_team,
-        {% for column in issue_columns %}null as {{ column }}{{ ', ' if not loop.last }}{% endfor %}
+        {% for column in issue_columns %}null as {{ column }}{{ ',' if not loop.last }}
+        {% endfor %}
 
-    from contacts
+    from unidentified_contacts
     left join agents
-        on contacts.handled_by_agent_id = agents.agent_id
-    where contacts.resolved_customer_id is null
+        on unidentified_contacts.handled_by_agent_id = agents.agent_id
 
 ),
 
@@ -130,7 +349,7 @@ final as (
         cast(charged_team as {{ dbt.type_string() }}) as charged_team,
         {{ built_run() }} as _built_run
 
-    from contacts_joined_to_issues
+    from contacts_with_issues
 
 )
 

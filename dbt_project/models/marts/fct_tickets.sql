@@ -43,19 +43,12 @@ ticket_episodes as (
 
 ),
 
-issue_contacts as (
-
-    select * from {{ ref('int_contacts_stitched_into_issues') }}
-    where contact_type = 'ticket'
-    {% if is_incremental() %}
-        and ticket_id in (select ticket_id from ticket_episodes)
-    {% endif %}
-
-),
-
 contacts as (
 
-    select * from {{ ref('int_contacts_resolved_to_customers') }}
+    -- each ticket's creation contact with its customer and issue, as fct_contacts (built
+    -- before in the same build) has them: one join, not two (docs/benchmarks.md, ninth
+    -- session)
+    select * from {{ ref('fct_contacts') }}
     where contact_type = 'ticket'
     {% if is_incremental() %}
         and ticket_id in (select ticket_id from ticket_episodes)
@@ -116,8 +109,8 @@ final as (
     select
         cast(episodes_summarised.ticket_id as {{ dbt.type_string() }}) as ticket_id,
         cast(episodes_summarised.channel as {{ dbt.type_string() }}) as channel,
-        cast(contacts.resolved_customer_id as {{ dbt.type_string() }}) as customer_id,
-        cast(issue_contacts.issue_id as {{ dbt.type_string() }}) as issue_id,
+        cast(contacts.customer_id as {{ dbt.type_string() }}) as customer_id,
+        cast(contacts.issue_id as {{ dbt.type_string() }}) as issue_id,
         cast(coalesce(episodes_summarised.contact_reason, 'unknown') as {{ dbt.type_string() }}) as contact_reason,
         cast(coalesce(episodes_summarised.first_group, 'unassigned') as {{ dbt.type_string() }}) as first_group,
         cast(events_summarised.priority as {{ dbt.type_string() }}) as priority,
@@ -147,8 +140,6 @@ final as (
         on episodes_summarised.ticket_id = events_summarised.ticket_id
     left join contacts
         on episodes_summarised.creation_contact_id = contacts.contact_id
-    left join issue_contacts
-        on episodes_summarised.creation_contact_id = issue_contacts.contact_id
     -- a ticket whose creation never arrived is no ticket here (its reopens are contacts)
     where events_summarised.created_at is not null
 
