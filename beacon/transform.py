@@ -27,7 +27,8 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -144,16 +145,18 @@ def run_dbt(
     # per engine: dbt's partial parsing keeps one target's manifest
     work = (work_dir or warehouse.parent / (".dbt-spark" if spark else ".dbt")).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    os.environ["BEACON_WAREHOUSE_PATH"] = str(warehouse)
-    # read by profiles.yml; not BEACON_DUCKDB_MEMORY_LIMIT, which would leak this config's
-    # limit into every configuration loaded later in the process
-    os.environ["BEACON_DBT_MEMORY_LIMIT"] = config.memory_limit
+    # what profiles.yml and the macros read, set only while dbt runs (_dbt_environment);
+    # the memory limit as BEACON_DBT_MEMORY_LIMIT, not BEACON_DUCKDB_MEMORY_LIMIT, which
+    # is a setting of BeaconConfig
+    env = {"BEACON_WAREHOUSE_PATH": str(warehouse), "BEACON_DBT_MEMORY_LIMIT": config.memory_limit}
     os.environ.setdefault("DO_NOT_TRACK", "1")
     dbt_vars = config.metrics.as_dbt_vars()
     extra = [arg for arg in extra_args if arg != "--full-refresh"]
     plan = None
     if spark:
-        extra += ["--target", prepare_spark(config, export=export_raw)]
+        spark_env = prepare_spark(config, export=export_raw)
+        env.update(spark_env)
+        extra += ["--target", spark_env["BEACON_DBT_TARGET"]]
         if command in _BUILDING_COMMANDS or "--full-refresh" in extra_args:
             extra.append("--full-refresh")  # always a full build on Spark (module docstring)
     elif command in _BUILDING_COMMANDS:
@@ -191,11 +194,11 @@ def run_dbt(
     ]
     log.info("dbt %s on %s", " ".join([command, *extra]), warehouse)
     if plan is not None:
-        os.environ["BEACON_BUILD_ID"] = str(plan.build_id)  # read by macros/incremental.sql
+        env["BEACON_BUILD_ID"] = str(plan.build_id)  # read by macros/incremental.sql
     try:
-        result = dbtRunner().invoke(args)
+        with _dbt_environment(env):
+            result = dbtRunner().invoke(args)
     finally:
-        os.environ.pop("BEACON_BUILD_ID", None)
         _release_warehouse()
     failures: list[str] = []
     nodes = 0
@@ -238,9 +241,28 @@ def spark_dirs(config: BeaconConfig) -> tuple[Path, Path]:
     return raw.resolve(), tables.resolve()
 
 
-def prepare_spark(config: BeaconConfig, *, export: bool = True) -> str:
-    """Export the raw layer for Spark (unless ``export`` is false) and point dbt's Spark
-    target at it; return the target.
+@contextmanager
+def _dbt_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set the environment variables dbt reads (profiles.yml, the macros) while it runs, and
+    put the process's own values back afterwards: several of them are also BeaconConfig's
+    settings (``BEACON_WAREHOUSE_PATH``, ``BEACON_SPARK_RAW_DIR`` …), and a configuration
+    loaded later in the same process (an Airflow worker, the tests) must not take them from
+    an earlier build."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def prepare_spark(config: BeaconConfig, *, export: bool = True) -> dict[str, str]:
+    """Export the raw layer for Spark (unless ``export`` is false); return the environment
+    that points dbt's Spark target at it (``BEACON_DBT_TARGET`` names the target).
 
     The export is a snapshot of the warehouse's ``raw`` schema (ingest keeps writing DuckDB);
     the Spark target reads it through ``BEACON_SPARK_RAW_DIR`` (``macros/spark.sql``).
@@ -256,10 +278,11 @@ def prepare_spark(config: BeaconConfig, *, export: bool = True) -> str:
             ", ".join(f"{t.name} {t.rows:,}" for t in tables),
         )
     tables_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["BEACON_SPARK_RAW_DIR"] = str(raw_dir)
-    os.environ["BEACON_SPARK_WAREHOUSE_DIR"] = str(tables_dir)
-    os.environ["BEACON_DBT_TARGET"] = config.transform.spark_target
-    return config.transform.spark_target
+    return {
+        "BEACON_SPARK_RAW_DIR": str(raw_dir),
+        "BEACON_SPARK_WAREHOUSE_DIR": str(tables_dir),
+        "BEACON_DBT_TARGET": config.transform.spark_target,
+    }
 
 
 def project_fingerprint(dbt_vars: dict[str, Any]) -> str:

@@ -18,6 +18,7 @@ Run with ``-s`` to see what each build rewrote: ``.venv/bin/pytest tests/test_in
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -356,6 +357,20 @@ def test_a_build_drops_the_tables_of_models_beacon_no_longer_has(history):
     with duckdb.connect(str(history.config.warehouse_path)) as con:
         assert before - _tables(con) == {f"intermediate.{table}" for table in retired}
         assert _tables(con) - before == set()
+
+
+def test_a_build_leaves_the_process_environment_as_it_found_it(history, monkeypatch):
+    # dbt reads the warehouse path from BEACON_WAREHOUSE_PATH, which is also BeaconConfig's
+    # setting: a configuration loaded later in the same process (an Airflow worker, a test)
+    # must not take its warehouse from an earlier build
+    from beacon.transform import run_dbt
+
+    monkeypatch.delenv("BEACON_WAREHOUSE_PATH", raising=False)
+    before = {name: value for name, value in os.environ.items() if name.startswith("BEACON_")}
+    run_dbt(history.config, "run")
+    after = {name: value for name, value in os.environ.items() if name.startswith("BEACON_")}
+    assert after == before
+    assert BeaconConfig.load().warehouse_path != history.config.warehouse_path
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
