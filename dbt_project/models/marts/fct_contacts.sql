@@ -13,9 +13,9 @@
 -- * a repeat is charged to whoever handled the contact before it in the issue (its agent,
 --   the queue it was handled in, the agent's team), and that earlier contact is marked as
 --   followed by a repeat: the agent's repeat rate of the AHT trap.
--- Performance: stitching, repeats and attribution share the window passes (one sort per
--- customer, two per customer and stitch key), and they are computed here, in the fact
--- itself: each 10 M-row table of contacts written costs ≈ 15 s (stitching and attribution
+-- Performance: repeats and attribution take what they need from the window passes that
+-- stitching sorts anyway (by customer, then by customer and stitch key), and all three are
+-- computed here, in the fact itself: each 10 M-row table of contacts written costs ≈ 15 s (stitching and attribution
 -- were an intermediate table each; docs/benchmarks.md, ninth session).
 --
 -- Incremental: a build stitches and attributes again every contact of the customers in
@@ -37,7 +37,10 @@
 
 {% set window_seconds = var('repeat_window_days') * 86400 %}
 {% set retry_seconds = var('retry_window_hours') * 3600 %}
-{% set same_key %}(partition by resolved_customer_id, stitch_key order by started_at, contact_id){% endset %}
+{#- the window passes' two orders, a customer's contacts and a customer's contacts about one
+    problem (stitch key); each window function adds its frame -#}
+{% set by_customer %}partition by resolved_customer_id order by started_at, contact_id{% endset %}
+{% set by_stitch_key %}partition by resolved_customer_id, stitch_key order by started_at, contact_id{% endset %}
 {% set contact_columns = [
     'contact_id', 'contact_type', 'channel', 'call_id', 'ticket_id', 'resolved_customer_id', 'identified_by',
     'contact_reason', 'queue', 'started_at', 'ended_at', 'legs', 'handoffs', 'chasers', 'handle_seconds',
@@ -120,29 +123,19 @@ neighbours_found as (
     select
         *,
         {{ first_non_null('own_reason') }} over (
-            partition by resolved_customer_id
-            order by started_at, contact_id
-            rows between 1 following and unbounded following
+            {{ by_customer }} rows between 1 following and unbounded following
         ) as next_reason,
         {{ first_non_null('case when own_reason is not null then started_at end') }} over (
-            partition by resolved_customer_id
-            order by started_at, contact_id
-            rows between 1 following and unbounded following
+            {{ by_customer }} rows between 1 following and unbounded following
         ) as next_reason_started_at,
         {{ last_non_null('own_reason') }} over (
-            partition by resolved_customer_id
-            order by started_at, contact_id
-            rows between unbounded preceding and 1 preceding
+            {{ by_customer }} rows between unbounded preceding and 1 preceding
         ) as previous_reason,
         {{ last_non_null('case when own_reason is not null then ended_at end') }} over (
-            partition by resolved_customer_id
-            order by started_at, contact_id
-            rows between unbounded preceding and 1 preceding
+            {{ by_customer }} rows between unbounded preceding and 1 preceding
         ) as previous_reason_ended_at,
         max(ended_at) over (
-            partition by resolved_customer_id
-            order by started_at, contact_id
-            rows between unbounded preceding and 1 preceding
+            {{ by_customer }} rows between unbounded preceding and 1 preceding
         ) as previous_any_reason_ended_at
 
     from reasons_from_tickets
@@ -186,14 +179,9 @@ gaps_measured as (
     select
         *,
         max(ended_at) over (
-            partition by resolved_customer_id, stitch_key
-            order by started_at, contact_id
-            rows between unbounded preceding and 1 preceding
+            {{ by_stitch_key }} rows between unbounded preceding and 1 preceding
         ) as previous_activity_at,
-        row_number() over (
-            partition by resolved_customer_id, stitch_key
-            order by started_at, contact_id
-        ) as stitch_seq,
+        row_number() over ({{ by_stitch_key }}) as stitch_seq,
         ticket_id is not null and count(*) over (
             partition by resolved_customer_id, stitch_key, ticket_id
             order by started_at, contact_id
@@ -243,19 +231,15 @@ issues_numbered as (
         same_reason_gap_seconds,
         any_reason_gap_seconds,
         {{ last_non_null('case when starts_issue = 1 then contact_id end') }} over (
-            partition by resolved_customer_id, stitch_key
-            order by started_at, contact_id
-            rows between unbounded preceding and current row
+            {{ by_stitch_key }} rows between unbounded preceding and current row
         ) as issue_id,
         stitch_seq + 1 - max(case when starts_issue = 1 then stitch_seq end) over (
-            partition by resolved_customer_id, stitch_key
-            order by started_at, contact_id
-            rows between unbounded preceding and current row
+            {{ by_stitch_key }} rows between unbounded preceding and current row
         ) as contact_seq,
-        case when starts_issue = 0 then lag(contact_id) over {{ same_key }} end as previous_contact_id,
-        case when starts_issue = 0 then lag(handled_by_agent_id) over {{ same_key }} end as charged_agent_id,
-        case when starts_issue = 0 then lag(handled_in_queue) over {{ same_key }} end as charged_queue,
-        coalesce(lead(starts_issue) over {{ same_key }} = 0, false) as is_followed_by_repeat
+        case when starts_issue = 0 then lag(contact_id) over ({{ by_stitch_key }}) end as previous_contact_id,
+        case when starts_issue = 0 then lag(handled_by_agent_id) over ({{ by_stitch_key }}) end as charged_agent_id,
+        case when starts_issue = 0 then lag(handled_in_queue) over ({{ by_stitch_key }}) end as charged_queue,
+        coalesce(lead(starts_issue) over ({{ by_stitch_key }}) = 0, false) as is_followed_by_repeat
 
     from issue_starts_flagged
 
