@@ -1025,3 +1025,19 @@ def test_a_checkpoint_waits_while_another_cursor_writes(tmp_path):
         assert con.execute("SELECT sum(i) FROM t").fetchone() == (3,)
     finally:
         con.close()
+
+
+def test_ingest_leaves_every_commit_in_the_database_file(tmp_path):
+    # closing ingest's connection (after its staging cursor and Great Expectations' cursors)
+    # checkpoints: what it loaded is in the file itself, with no write-ahead log left to
+    # replay, so a copy or backup of the file alone is complete
+    from beacon.config import QualityConfig
+
+    landing = Landing(tmp_path, quality=QualityConfig(gates=True))
+    landing.jsonl("calls/a.jsonl", [call("L1"), call("L2")])
+    landing.jsonl("tickets/b.jsonl", [ticket("E1", "created")])
+    report = landing.ingest()
+
+    assert report.ok and [r.status for r in report.files] == ["loaded", "loaded"]
+    assert not landing.warehouse.with_name(landing.warehouse.name + ".wal").exists()
+    assert landing.query("SELECT count(*) FROM raw.calls") == [(2,)]
