@@ -15,8 +15,9 @@
 --   followed by a repeat: the agent's repeat rate of the AHT trap.
 -- Performance: repeats and attribution take what they need from the window passes that
 -- stitching sorts anyway (by customer, then by customer and stitch key), and all three are
--- computed here, in the fact itself: each 10 M-row table of contacts written costs ≈ 15 s (stitching and attribution
--- were an intermediate table each; docs/benchmarks.md, ninth session).
+-- computed here, in the fact itself: each 10 M-row table of contacts written costs ≈ 15 s
+-- (stitching and attribution were an intermediate table each; docs/benchmarks.md, ninth
+-- session).
 --
 -- Incremental: a build stitches and attributes again every contact of the customers in
 -- int_rebuild_customers (the customer is the unit of rebuild; it includes the customers of
