@@ -45,14 +45,15 @@ from pathlib import Path
 
 START = "2026-01-05"  # a Monday
 
-#: the generated history, in temp tables (bench_calls, bench_tickets, bench_crm) with an
-#: event time column ``t`` used to split history from the next day
+#: the generated history, in tables (bench_calls, bench_tickets, bench_crm) with an event
+#: time column ``t`` used to split history from the next day; ``{table}``: ``TEMP TABLE``
+#: (in memory, spilled uncompressed) or ``TABLE`` (compressed in the database file)
 GENERATE = """
 CREATE OR REPLACE TEMP MACRO hb(a) AS CAST(hash(a) >> 1 AS BIGINT),
     (a, b) AS CAST(hash(a, b) >> 1 AS BIGINT),
     (a, b, c) AS CAST(hash(a, b, c) >> 1 AS BIGINT);
 
-CREATE OR REPLACE TEMP TABLE bench_issues AS
+CREATE OR REPLACE {table} bench_issues AS
 SELECT
     j,
     hb(j, 1) % $customers AS customer_no,
@@ -67,7 +68,7 @@ SELECT
     hb(j, 7) % 100 < 90 AS resolves
 FROM range(CAST(ceil($contacts / 1.48) AS BIGINT)) AS r(j);
 
-CREATE OR REPLACE TEMP TABLE bench_contacts AS
+CREATE OR REPLACE {table} bench_contacts AS
 SELECT
     i.j, k, i.customer_no, i.reason, i.resolves AND k = i.contacts - 1 AS resolves,
     i.started_at + i.gap * k AS t,
@@ -79,7 +80,7 @@ SELECT
 FROM bench_issues AS i, range(4) AS kk(k)
 WHERE k < i.contacts;
 
-CREATE OR REPLACE TEMP TABLE bench_calls AS
+CREATE OR REPLACE {table} bench_calls AS
 WITH calls AS (
     SELECT *,
         h % 100 < 7 AS abandoned,
@@ -123,7 +124,7 @@ SELECT
     leg_t AS t
 FROM legs;
 
-CREATE OR REPLACE TEMP TABLE bench_tickets AS
+CREATE OR REPLACE {table} bench_tickets AS
 WITH tickets AS (
     SELECT *, 'T' || contact_no AS ticket_id, h % 100 < 8 AS reopened,
         ['email', 'chat', 'web'][1 + h % 3] AS channel,
@@ -161,7 +162,7 @@ SELECT
     t + to_seconds(after) AS t
 FROM events;
 
-CREATE OR REPLACE TEMP TABLE bench_crm AS
+CREATE OR REPLACE {table} bench_crm AS
 WITH customers AS (
     SELECT c AS customer_no, hb(c, 21) AS h FROM range($customers) AS r(c)
 ), events AS (
@@ -310,7 +311,7 @@ def generate(warehouse: Path, contacts: int, days: int, config) -> dict[str, int
             "customers": customers,
             "agents_per_queue": agents_per_queue,
         }
-        for statement in GENERATE.format(start=START).split(";\n"):
+        for statement in GENERATE.format(start=START, table="TEMP TABLE").split(";\n"):
             if statement.strip():
                 con.execute(statement, {k: v for k, v in params.items() if f"${k}" in statement})
         # keep the day after the history for run 2; drop what lies beyond it
