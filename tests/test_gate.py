@@ -285,3 +285,45 @@ def test_with_the_gates_off_nothing_is_validated(tmp_path):
         "SELECT count(*) FROM information_schema.tables WHERE table_name = '_quality_results'"
     ) in ([(0,)], [(1,)])
     assert landing.query("SELECT count(*) FROM raw._gate_files") == [(0,)]
+
+
+_IMPORTS_GX = """
+import dataclasses, json, sys
+from pathlib import Path
+from beacon.config import BeaconConfig, QualityConfig
+from ingest import ingest_landing
+
+config = BeaconConfig(
+    landing_dir=Path(sys.argv[1]), warehouse_path=Path(sys.argv[2]),
+    quality=QualityConfig(gates=True, max_bad_row_share=0.5),
+)
+report = ingest_landing(config)
+print(json.dumps([report.ok, [f.status for f in report.files],
+                  "great_expectations" in sys.modules]))
+"""
+
+
+def test_gx_is_imported_only_by_a_run_with_a_file_to_validate(landing, tmp_path):
+    """GX takes seconds to import: ingest warms it up as soon as a file waits in a gate,
+    and a run that finds nothing new never imports it (a fresh interpreter each time)."""
+    import subprocess
+    import sys
+
+    landing.jsonl("calls/2026-10-01.jsonl", [call("L1"), call("L2")])
+    # a script file, not ``python -c``: pyspark, which GX imports when it is installed,
+    # exits quietly from a main module without a file (it takes it for a doctest run)
+    script = tmp_path / "ingest_once.py"
+    script.write_text(_IMPORTS_GX)
+
+    def run() -> list:
+        done = subprocess.run(
+            [sys.executable, str(script), str(landing.dir), str(landing.warehouse)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert run() == [True, ["loaded"], True]
+    assert run() == [True, ["skipped"], False]
+    assert landing.query("SELECT count(*) FROM raw.calls") == [(2,)]
