@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -55,7 +56,8 @@ CATALOG = "beacon_gate"
 #: A gate's tables in ``CATALOG``'s ``main`` schema, suffixed ``_<slot>`` for slots after 0
 #: (ingest fills one gate's batch while the other's is validated and committed):
 #: ``batch``: the pending files' valid rows (contract columns, ``_line``, ``_gate_file``,
-#: ``_gate_row``, and ``_reason``, always NULL, as in the staged tables);
+#: ``_gate_row``, and ``_reason``, ``_key``, ``_raw`` as in the staged tables: always NULL
+#: once a file is staged, see :meth:`Gate.stage_checked`);
 BATCH = "batch"
 #: ``quarantined``: the pending files' contract-quarantined rows (``_line, _key, _reason,
 #: _raw, _gate_file``);
@@ -242,7 +244,8 @@ class Gate:
         fields = ", ".join(ident(n) for n in self.contract.names)
         staged = con.execute(
             f"INSERT INTO {self.batch_table} SELECT {fields}, _line, $seq AS {FILE_COLUMN}, "
-            f"($seq::BIGINT << {_LINE_BITS}) | _line AS {ROW_COLUMN}, NULL FROM {winners_sql}",
+            f"($seq::BIGINT << {_LINE_BITS}) | _line AS {ROW_COLUMN}, NULL, NULL, NULL "
+            f"FROM {winners_sql}",
             {"seq": seq},
         ).fetchall()[0][0]
         bad = con.execute(
@@ -253,6 +256,84 @@ class Gate:
         self.rows += staged
         self.rows_read[seq] = rows_read
         self.rows_bad[seq] = bad
+
+    def stage_checked(
+        self,
+        seq: int,
+        checked: str,
+        params: Mapping[str, object],
+        rows_read: int,
+        quarantined: str,
+        fill_raw: Callable[[duckdb.DuckDBPyConnection, str], None] | None = None,
+    ) -> tuple[int, int, int]:
+        """Stage a file straight into the batch; returns its rows checked, valid rows, and
+        winners (valid rows, one per key).
+
+        ``checked`` (:func:`ingest.validate.checked_sql` over the staged file, with
+        ``params``) is inserted into the batch once, every row with its ``_reason``. Rows
+        with a reason then move to the gate's quarantined rows, through the temp table
+        ``quarantined`` where ``fill_raw`` completes their raw record, and within the file
+        the older versions of a key are dropped (latest ``emitted_at``, then latest line,
+        wins). Bad rows and redeliveries within a file are rare, so this writes every row
+        once, where checking into a temp table and copying its valid rows into the batch
+        wrote them twice. If anything fails, call :meth:`discard`.
+        """
+        con = self._staging
+        batch = self.batch_table
+        fields = ", ".join(ident(n) for n in self.contract.names)
+        key = ident(self.contract.key)
+        file_rows = f"{batch} WHERE {FILE_COLUMN} = $seq"
+        checked_rows = con.execute(
+            f"INSERT INTO {batch} SELECT {fields}, _line, $seq AS {FILE_COLUMN}, "
+            f"($seq::BIGINT << {_LINE_BITS}) | _line AS {ROW_COLUMN}, _reason, _key, _raw "
+            f"FROM ({checked}) AS checked",
+            {**params, "seq": seq},
+        ).fetchall()[0][0]
+        valid, winners = con.execute(
+            f"SELECT count(*) FILTER (WHERE _reason IS NULL), "
+            f"count(DISTINCT {key}) FILTER (WHERE _reason IS NULL) FROM {file_rows}",
+            {"seq": seq},
+        ).fetchone()
+        if valid != checked_rows:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {ident(quarantined)} AS SELECT _line, _key, "
+                f"_reason, _raw FROM {file_rows} AND _reason IS NOT NULL ORDER BY _line",
+                {"seq": seq},
+            )
+            if fill_raw is not None:
+                fill_raw(con, quarantined)
+            con.execute(
+                f"INSERT INTO {self._quarantined} "
+                f"SELECT _line, _key, _reason, _raw, $seq FROM {ident(quarantined)}",
+                {"seq": seq},
+            )
+            con.execute(f"DELETE FROM {file_rows} AND _reason IS NOT NULL", {"seq": seq})
+        if winners != valid:
+            order = "_line DESC"
+            if "emitted_at" in self.contract.names:
+                order = f"{ident('emitted_at')} DESC NULLS LAST, _line DESC"
+            con.execute(
+                f"DELETE FROM {batch} WHERE {ROW_COLUMN} IN (SELECT {ROW_COLUMN} "
+                f"FROM {file_rows} QUALIFY row_number() OVER (PARTITION BY {key} "
+                f"ORDER BY {order}) > 1)",
+                {"seq": seq},
+            )
+        self.rows += winners
+        self.rows_read[seq] = rows_read
+        self.rows_bad[seq] = checked_rows - valid
+        return checked_rows, valid, winners
+
+    def discard(self, seq: int) -> None:
+        """Take a file that failed while (or after) staging out of the batch."""
+        con = self._staging
+        params = {"seq": seq}
+        staged = con.execute(
+            f"DELETE FROM {self.batch_table} WHERE {FILE_COLUMN} = $seq", params
+        ).fetchall()[0][0]
+        con.execute(f"DELETE FROM {self._quarantined} WHERE {FILE_COLUMN} = $seq", params)
+        if self.rows_read.pop(seq, None) is not None:  # counted by stage_checked or add
+            self.rows -= staged
+            self.rows_bad.pop(seq, None)
 
     def validate(
         self, *, label: str, data_docs: bool = True, refuse_bad_share: bool = True
@@ -427,7 +508,8 @@ class Gate:
         fields = ", ".join(f"{ident(f.name)} {DUCKDB_TYPES[f.type]}" for f in self.contract.fields)
         con.execute(
             f"CREATE OR REPLACE TABLE {self.batch_table} ({fields}, _line BIGINT, "
-            f"{FILE_COLUMN} INTEGER, {ROW_COLUMN} BIGINT, _reason VARCHAR)"
+            f"{FILE_COLUMN} INTEGER, {ROW_COLUMN} BIGINT, _reason VARCHAR, _key VARCHAR, "
+            "_raw VARCHAR)"
         )
         con.execute(
             f"CREATE OR REPLACE TABLE {self._quarantined} (_line BIGINT, _key VARCHAR, "

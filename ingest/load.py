@@ -36,7 +36,7 @@ from ingest.contracts import FEEDS, Contract, contract_for
 from ingest.discover import LandingFile, discover
 from ingest.gate import FILE_COLUMN, Gate, ensure_gate_schema, update_feed_status, warm_up_gates
 from ingest.identity import apply_identity, pii_key
-from ingest.readers import FileRejected, drop_temp_tables, stage
+from ingest.readers import FileRejected, Staged, drop_temp_tables, stage
 from ingest.report import FileResult, IngestReport
 from ingest.sql import ident
 from ingest.validate import checked_sql, effective_contract
@@ -320,12 +320,12 @@ class _Run:
         digest = self.hasher.submit(digest_file, file.path, count_lines)
         started = _utcnow()
         try:
-            prepared = self._stage(con, contract, file, seq, digest, started)
             if gate.enabled:
-                gate.add(seq, prepared.winners_sql, QUARANTINED, prepared.rows_read)
-                _drop_temp(con)
-            return prepared
+                return self._stage_into(gate, con, contract, file, seq, digest, started)
+            return self._stage(con, contract, file, seq, digest, started)
         except BaseException as exc:
+            if gate.enabled:
+                gate.discard(seq)
             _drop_temp(con)
             error = _load_error(exc)
             if error is None:
@@ -397,14 +397,9 @@ class _Run:
         digest: Future[FileDigest],
         started: datetime,
     ) -> _Prepared:
-        """Stage and validate a file into temp tables (nothing persistent yet):
-        ``CHECKED`` (every record, typed, with its reason) and ``QUARANTINED``."""
-        tz = self.config.feed_timezones.get(file.feed, "UTC")
-        clock = _Clock(file.relpath)
-        con.execute("SET TimeZone = $tz", {"tz": tz})
-        # outside any transaction: rowids start at 0
-        staged = stage(con, file, contract, line_count=lambda: digest.result().lines)
-        clock.lap(f"staged ({staged.path_taken}, {staged.rows_read:,} records)")
+        """Stage and validate a file into temp tables (nothing persistent yet; the gates
+        off): ``CHECKED`` (every record, typed, with its reason) and ``QUARANTINED``."""
+        staged, clock = self._read(con, file, contract, digest)
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS "
             + checked_sql(contract, staged.stage_sql, staged.raw_sql, staged.native),
@@ -439,6 +434,61 @@ class _Run:
             winners=winners,
             winners_sql=winners_sql,
         )
+
+    def _stage_into(
+        self,
+        gate: Gate,
+        con: duckdb.DuckDBPyConnection,
+        contract: Contract,
+        file: LandingFile,
+        seq: int,
+        digest: Future[FileDigest],
+        started: datetime,
+    ) -> _Prepared:
+        """Stage and validate a file straight into ``gate``'s batch (its rows checked
+        against the contract on the way in, see :meth:`Gate.stage_checked`)."""
+        staged, clock = self._read(con, file, contract, digest)
+        checked_rows, valid_rows, winners = gate.stage_checked(
+            seq,
+            checked_sql(contract, staged.stage_sql, staged.raw_sql, staged.native),
+            staged.params,
+            staged.rows_read,
+            QUARANTINED,
+            staged.fill_raw,
+        )
+        if checked_rows != staged.rows_read:
+            raise ReconciliationError(
+                f"validation saw {checked_rows:,} records but {staged.rows_read:,} were read"
+            )
+        _drop_temp(con)  # the staged text and the quarantined rows' temp table
+        clock.lap(f"validated into the gate ({valid_rows - winners:,} within-file duplicates)")
+        return _Prepared(
+            file=file,
+            seq=seq,
+            attempt_id=self.attempts.get(file.relpath),
+            digest=digest,
+            started=started,
+            clock=clock,
+            rows_read=staged.rows_read,
+            valid_rows=valid_rows,
+            winners=winners,
+        )
+
+    def _read(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        file: LandingFile,
+        contract: Contract,
+        digest: Future[FileDigest],
+    ) -> tuple[Staged, _Clock]:
+        """Stage ``file`` (its text, or a view over it) in the feed's time zone."""
+        tz = self.config.feed_timezones.get(file.feed, "UTC")
+        clock = _Clock(file.relpath)
+        con.execute("SET TimeZone = $tz", {"tz": tz})
+        # outside any transaction: rowids start at 0
+        staged = stage(con, file, contract, line_count=lambda: digest.result().lines)
+        clock.lap(f"staged ({staged.path_taken}, {staged.rows_read:,} records)")
+        return staged, clock
 
     def _commit(
         self, contract: Contract, prepared: _Prepared, gate: Gate, stored: _StoredKeys | None

@@ -327,3 +327,113 @@ def test_gx_is_imported_only_by_a_run_with_a_file_to_validate(landing, tmp_path)
     assert run() == [True, ["loaded"], True]
     assert run() == [True, ["skipped"], False]
     assert landing.query("SELECT count(*) FROM raw.calls") == [(2,)]
+
+
+def test_the_gate_stages_quarantines_and_collapses_a_file_exactly_as_ingest_without_it(
+    tmp_path,
+):
+    """With the gates on, a file is checked against its contract on its way into the gate's
+    batch (``Gate.stage_checked``), not through a temp table of its own: the same files,
+    ingested with the gates off and on (no file refused), give the same rows, quarantine
+    (reasons, lines, keys, raw records) and counts, in every format."""
+    first = Landing(tmp_path / "off")
+    # a redelivery of L1 older than the first file's winner but newer than its loser
+    later = [call("L1", queue="update", emitted_at="2026-10-01T11:30:00Z"), call("L9")]
+
+    def land(landing: Landing, day: int) -> None:
+        if day == 1:
+            landing.text(
+                "calls/2026-10-01.jsonl",
+                "\n".join(
+                    [
+                        json.dumps(call("L1", queue="newest", emitted_at="2026-10-01T12:00:00Z")),
+                        '{"leg_id": "L5", "call_id": ',
+                        "",
+                        "[1, 2, 3]",
+                        "null",
+                        json.dumps(call("L1", queue="older", emitted_at="2026-10-01T11:00:00Z")),
+                        json.dumps(call("L6", arrived_at="yesterday")),
+                        json.dumps(call("L2", queue="first", emitted_at=None)),
+                        json.dumps(call("L7", talk_seconds="abc", leg_seq=0)),
+                        json.dumps(call("L2", queue="later line", emitted_at=None)),
+                        json.dumps(call("L8", direction="Inbound")),
+                        json.dumps(call("L3")),
+                        json.dumps(call("L3")),
+                        json.dumps(call("L4", leg_id="")),
+                    ]
+                )
+                + "\n",
+            )
+            header = "leg_id,call_id,leg_seq,direction,queue,arrived_at,ended_at,disposition,x"
+            landing.text(
+                "calls/2026-10-01.csv",
+                header
+                + "\nC1,C1,1,inbound,billing,2026-10-01T09:00:00Z,2026-10-01T09:05:00Z,handled,x"
+                + "\nC2,C2,1,inbound,billing,2026-10-01T09:00:00Z,2026-10-01T09:05:00Z,handled"
+                + "\nC5,C5,0,inbound,billing,2026-10-01T09:00:00Z,2026-10-01T09:05:00Z,handled,x"
+                + "\nC1,C1,1,inbound,again,2026-10-01T09:00:00Z,2026-10-01T09:05:00Z,handled,x\n",
+            )
+            landing.parquet(
+                "calls/2026-10-01.parquet",
+                [call("P1"), call("P2", talk_seconds="-1"), call("P1", queue="second")],
+            )
+        else:
+            landing.jsonl("calls/2026-10-02.jsonl", later)
+
+    def contents(landing: Landing) -> list:
+        return [
+            landing.query(
+                "SELECT * EXCLUDE (_file_id, _ingested_at) FROM raw.calls ORDER BY leg_id"
+            ),
+            landing.query(
+                "SELECT path, line, record_key, reason, raw_record FROM raw._quarantine "
+                "ORDER BY path, line"
+            ),
+            landing.query(
+                "SELECT path, status, rows_read, rows_inserted, rows_updated, rows_duplicate, "
+                "rows_quarantined FROM raw._files ORDER BY path"
+            ),
+        ]
+
+    gated = _gated(Landing(tmp_path / "on"), max_bad_row_share=1.0)
+    for landing in (first, gated):
+        for day in (1, 2):
+            land(landing, day)
+            report = landing.ingest(["calls"])
+            assert report.ok, [f.error for f in report.files]
+    assert contents(gated) == contents(first)
+    calls, quarantine, files = contents(gated)
+    assert len(calls) == 6 and len(quarantine) == 10 and len(files) == 4
+    # the gate saw each file's winners only, and failed none of them
+    assert gated.query(
+        "SELECT sum(rows_checked), sum(rows_failed), count(refused_reason) FROM raw._gate_files"
+    ) == [(7, 0, 0)]
+
+
+def test_a_file_that_fails_once_in_the_batch_leaves_nothing_there(landing, monkeypatch):
+    """A file whose counts do not reconcile after its rows entered the gate's batch fails
+    alone: its rows leave the batch (``Gate.discard``), so the batch's other file is
+    validated and loaded without them."""
+    import ingest.load
+
+    real_stage = ingest.load.stage
+
+    def miscounting_stage(con, file, contract, **kwargs):
+        staged = real_stage(con, file, contract, **kwargs)
+        if file.relpath.endswith("a.jsonl"):
+            staged = dataclasses.replace(staged, rows_read=staged.rows_read + 1)
+        return staged
+
+    monkeypatch.setattr(ingest.load, "stage", miscounting_stage)
+    landing.jsonl("calls/a.jsonl", [call("L1"), call("L2", talk_seconds=-1)])
+    landing.jsonl("calls/b.jsonl", [call("L3"), call("L4")])
+    report = landing.ingest(["calls"])
+    failed, loaded = report.files
+    assert failed.status == "failed" and "validation saw 2 records but 3" in failed.error
+    assert loaded.status == "loaded" and loaded.rows_inserted == 2
+    assert landing.query("SELECT leg_id FROM raw.calls ORDER BY 1") == [("L3",), ("L4",)]
+    assert landing.query("SELECT count(*) FROM raw._quarantine") == [(0,)]
+    assert landing.query("SELECT path, rows_checked FROM raw._gate_files") == [("calls/b.jsonl", 2)]
+    # GX validated b's rows only
+    assert landing.query("SELECT max(element_count) FROM raw._quality_results") == [(2,)]
+    _reconciles(landing)
