@@ -40,3 +40,17 @@ def test_the_pipeline_benchmark_runs_every_stage_against_its_bare_equivalent(tmp
     assert result.stage(pipeline.DAY_INGEST).rows > 0
     assert 0 < result.peak_gib < 24
     assert result.analyst == pytest.approx(result.marts, rel=1e-12)
+
+
+def test_the_pipeline_benchmark_command_runs_without_the_pandas_yardstick(tmp_path, capsys):
+    """``--no-pandas`` (for 100 M, where pandas cannot hold the raw tables) runs every
+    pipeline stage and prints the marts' numbers without a cross-check."""
+    from benchmarks import pipeline
+
+    folder = tmp_path / "bench"
+    args = ["--contacts", "2000", "--days", "5", "--no-pandas", "--dir", str(folder)]
+    assert pipeline.main(args) == 0
+    out = capsys.readouterr().out
+    assert pipeline.PANDAS not in out and "÷ pandas" not in out
+    assert pipeline.DAY_BUILD in out and "marts (no pandas cross-check)" in out
+    assert not (folder / "2000-parquet").exists()  # removed without --keep
