@@ -409,10 +409,7 @@ class _Run:
         checked_rows, valid_rows = con.execute(
             f"SELECT count(*), count(*) FILTER (WHERE _reason IS NULL) FROM {CHECKED}"
         ).fetchone()
-        if checked_rows != staged.rows_read:
-            raise ReconciliationError(
-                f"validation saw {checked_rows:,} records but {staged.rows_read:,} were read"
-            )
+        _check_all_records_seen(checked_rows, staged.rows_read)
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {QUARANTINED} AS "
             f"SELECT _line, _key, _reason, _raw FROM {CHECKED} WHERE _reason IS NOT NULL"
@@ -456,10 +453,7 @@ class _Run:
             QUARANTINED,
             staged.fill_raw,
         )
-        if checked_rows != staged.rows_read:
-            raise ReconciliationError(
-                f"validation saw {checked_rows:,} records but {staged.rows_read:,} were read"
-            )
+        _check_all_records_seen(checked_rows, staged.rows_read)
         _drop_temp(con)  # the staged text and the quarantined rows' temp table
         clock.lap(f"validated into the gate ({valid_rows - winners:,} within-file duplicates)")
         return _Prepared(
@@ -676,6 +670,14 @@ def checkpoint(con: duckdb.DuckDBPyConnection) -> bool:
         logger.debug("checkpoint deferred: %s", exc)
         return False
     return True
+
+
+def _check_all_records_seen(checked_rows: int, rows_read: int) -> None:
+    """The contract check saw every record the reader read, or the file fails."""
+    if checked_rows != rows_read:
+        raise ReconciliationError(
+            f"validation saw {checked_rows:,} records but {rows_read:,} were read"
+        )
 
 
 def _load_error(exc: BaseException) -> str | None:
