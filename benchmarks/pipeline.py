@@ -409,13 +409,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"{'cross-check':24}{'marts':>16}{'pandas':>16}")
     else:
-        print(f"{'marts (no pandas cross-check)':40}")
+        print("marts (no pandas cross-check)")
     for name, value in result.marts.items():
+        line = f"  {name:22}{value:>16.10f}"
         if args.pandas:
             theirs = result.analyst[name]
-            print(f"  {name:22}{value:>16.10f}{theirs:>16.10f}  diff {value - theirs:+.2e}")
-        else:
-            print(f"  {name:22}{value:>16.10f}")
+            line += f"{theirs:>16.10f}  diff {value - theirs:+.2e}"
+        print(line)
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
     return 0

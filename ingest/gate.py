@@ -32,6 +32,7 @@ the staged rows live only in memory. See ``docs/quality.md``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -109,16 +110,16 @@ def ensure_gate_schema(con: duckdb.DuckDBPyConnection) -> None:
     ensure_results_table(con)
 
 
-def warm_up_gates() -> bool:
+@functools.cache
+def warm_up_gates() -> None:
     """Import Great Expectations and patch it for DuckDB (:mod:`expectations.gx_duckdb`)
-    ahead of the first validation; returns True. Ingest calls it when a file first waits in
-    a gate, so that the import overlaps the rest of the batch's staging."""
+    ahead of the first validation; once per process. Ingest calls it when a file waits in a
+    gate, so that the import overlaps the rest of the batch's staging."""
     from expectations.gx_duckdb import apply_duckdb_fix
 
     started = time.perf_counter()
     apply_duckdb_fix()
     logger.debug("quality gates warmed up in %.1f s", time.perf_counter() - started)
-    return True
 
 
 @dataclass(frozen=True)

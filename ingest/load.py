@@ -214,7 +214,6 @@ class _Run:
         pending: list[_Prepared] = []
         outcomes: list[FileResult] = []
         batches = 0
-        warm = False
 
         def flush(gate: Gate) -> None:
             # validated here, not while staging: some checks compare with the feed's
@@ -254,8 +253,8 @@ class _Run:
                     outcomes.append(item)
                     _log_result(item)
                 elif isinstance(item, _Prepared):
-                    if self.config.quality.gates and not warm:
-                        warm = warm_up_gates()
+                    if self.config.quality.gates:
+                        warm_up_gates()
                     pending.append(item)
                 elif isinstance(item, Gate):
                     flush(item)
